@@ -1,0 +1,1 @@
+"""Multi-task architectures: how the encoder is shared between task heads."""

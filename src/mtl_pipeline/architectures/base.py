@@ -1,0 +1,114 @@
+"""The architecture interface (after LibMTL's ``AbsArchitecture``).
+
+An architecture is an ``nn.Module`` that owns the pretrained encoder (or copies/parts of
+it) and one head per task, and maps ``(task, batch)`` to that task's logits. The trainer
+only needs three more things from it: which parameters are *shared* (gradient-based
+losses combine per-task gradients on exactly these), which belong to one task, and an
+optional auxiliary loss (adversarial, orthogonality, load balancing) to add to the task
+loss. Everything it holds must be a tensor in ``state_dict()`` so that a checkpoint is a
+plain safetensors file.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from pydantic import BaseModel
+from torch import nn
+
+from mtl_pipeline.components import Component
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+    from mtl_pipeline.task_types.base import TaskType
+
+#: Keys of a batch that an encoder consumes (labels stay with the trainer).
+ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass(frozen=True)
+class TaskHeadSpec:
+    """What an architecture needs to know about one task to build its head."""
+
+    name: str
+    task_type: TaskType
+    num_outputs: int
+
+
+@dataclass
+class ArchitectureOutput:
+    """Result of one forward pass for one task.
+
+    ``logits``: ``(B, C)`` for sequence tasks, ``(B, L, C)`` for token tasks.
+    ``aux_loss``: scalar added to this task's loss (None when the architecture has none).
+    ``representation``: the shared features the head read, ``(B, L, H)``.
+    """
+
+    logits: torch.Tensor
+    aux_loss: torch.Tensor | None = None
+    representation: torch.Tensor | None = None
+
+
+class Architecture(nn.Module, Component, ABC):
+    """Base class of every architecture. Subclasses set ``name``, ``description``, ``Options``.
+
+    Constructor contract: ``(encoder, tasks, options)``; ``encoder`` is a loaded Hugging
+    Face ``PreTrainedModel`` (BERT-like: ``encoder(**inputs).last_hidden_state``), which the
+    architecture may keep, wrap or copy. It must register its heads in ``self.heads``
+    (an ``nn.ModuleDict`` keyed by task name).
+    """
+
+    def __init__(self, encoder: PreTrainedModel, tasks: list[TaskHeadSpec], options: BaseModel) -> None:
+        super().__init__()
+        self.options = options
+        self.task_specs = {spec.name: spec for spec in tasks}
+        self.hidden_size = int(encoder.config.hidden_size)
+
+    def build_heads(self, hidden_size: int | None = None) -> nn.ModuleDict:
+        size = hidden_size or self.hidden_size
+        return nn.ModuleDict(
+            {
+                name: spec.task_type.build_head(size, spec.num_outputs)
+                for name, spec in self.task_specs.items()
+            }
+        )
+
+    @abstractmethod
+    def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
+        """Logits of ``task`` for ``batch`` (``input_ids``, ``attention_mask``,
+        optional ``token_type_ids``; all ``(B, L)``)."""
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        """Parameters only ``task``'s loss reaches (default: its head)."""
+        return list(self.heads[task].parameters())  # type: ignore[index]
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """Trainable parameters that are not any single task's: the ones whose per-task
+        gradients a gradient-based loss combines."""
+        own = {id(p) for task in self.task_specs for p in self.task_parameters(task)}
+        return [p for p in self.parameters() if p.requires_grad and id(p) not in own]
+
+    def export_encoder(self) -> PreTrainedModel:
+        """The Hugging Face model written by ``save_pretrained`` on export."""
+        return self.encoder  # type: ignore[return-value]
+
+    def report(self) -> dict[str, Any]:
+        """Facts for the run report: parameter counts, plus anything architecture-specific
+        (expert utilization, mixing weights...)."""
+        shared = sum(p.numel() for p in self.shared_parameters())
+        per_task = {t: sum(p.numel() for p in self.task_parameters(t) if p.requires_grad) for t in self.task_specs}
+        return {
+            "architecture": self.name,
+            "trainable_parameters": sum(p.numel() for p in self.parameters() if p.requires_grad),
+            "total_parameters": sum(p.numel() for p in self.parameters()),
+            "shared_trainable_parameters": shared,
+            "task_trainable_parameters": per_task,
+        }
+
+
+def encoder_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in batch.items() if k in ENCODER_INPUTS}

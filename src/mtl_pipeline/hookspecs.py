@@ -1,0 +1,72 @@
+"""Hook specifications of the mtl_pipeline plugin API (version 1).
+
+A plugin is a module (or object) listed under the ``mtl_pipeline`` entry-point group. It
+declares ``MTL_PIPELINE_API_VERSION = 1`` and implements any of the hooks below with the
+``hookimpl`` marker. Registration hooks return a list of components; observer hooks
+return nothing. The built-in components are registered by ``mtl_pipeline.builtin_plugin``
+through these very hooks.
+
+This manager is separate from Kedro's own hook manager (project name ``kedro``): Kedro's
+node hooks do not fire in ParallelRunner workers, while this registry is built lazily
+inside node code and works under every runner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT_NAME = "mtl_pipeline"
+ENTRY_POINT_GROUP = "mtl_pipeline"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+class MTLHookSpecs:
+    """Every hook a plugin may implement."""
+
+    # --- registration: each returns a list of components -------------------------------
+    @hookspec
+    def register_architectures(self) -> list[type]:
+        """Return ``Architecture`` subclasses (``mtl_pipeline.architectures.base``)."""
+
+    @hookspec
+    def register_losses(self) -> list[type]:
+        """Return ``TaskWeighting`` subclasses (``mtl_pipeline.losses.base``)."""
+
+    @hookspec
+    def register_samplers(self) -> list[type]:
+        """Return ``TaskSampler`` subclasses (``mtl_pipeline.samplers.base``)."""
+
+    @hookspec
+    def register_readers(self) -> list[type]:
+        """Return ``Reader`` subclasses (``mtl_pipeline.readers.base``)."""
+
+    @hookspec
+    def register_metrics(self) -> list[Any]:
+        """Return ``Metric`` instances (``mtl_pipeline.metrics.base``)."""
+
+    @hookspec
+    def register_task_types(self) -> list[type]:
+        """Return ``TaskType`` subclasses (``mtl_pipeline.task_types.base``)."""
+
+    # --- training-loop observers: return nothing -------------------------------------
+    @hookspec
+    def on_train_start(self, run_info: dict[str, Any]) -> None:
+        """Called once before the first step. ``run_info`` holds the validated config
+        (``config``), task names (``tasks``), device and precision."""
+
+    @hookspec
+    def on_step_end(self, step: int, logs: dict[str, Any]) -> None:
+        """Called after every optimizer step. ``logs``: ``tasks`` (names in the step),
+        ``losses`` ({task: float}), ``weights`` ({task: float}), ``lr``, ``grad_norm``."""
+
+    @hookspec
+    def on_evaluation(self, step: int, metrics: dict[str, dict[str, float]]) -> None:
+        """Called after each periodic evaluation with ``{task: {metric: value}}``."""
+
+    @hookspec
+    def on_train_end(self, summary: dict[str, Any]) -> None:
+        """Called once after training: ``best_step``, ``best_score``, ``steps``, ``seconds``."""

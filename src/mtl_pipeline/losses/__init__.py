@@ -1,0 +1,1 @@
+"""Task weighting and gradient combination methods."""

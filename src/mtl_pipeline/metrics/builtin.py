@@ -1,0 +1,56 @@
+"""Built-in metrics, computed with scikit-learn and scipy (the GLUE reference choices)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mtl_pipeline.metrics.base import Metric
+
+
+def _accuracy(p: np.ndarray, r: np.ndarray) -> float:
+    return float((p == r).mean())
+
+
+def _binary_f1(p: np.ndarray, r: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    # GLUE's F1 (MRPC, QQP): positive class is label id 1 (the second label in the vocab).
+    return f1_score(r, p, pos_label=1, average="binary", zero_division=0.0)
+
+
+def _macro_f1(p: np.ndarray, r: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    labels = np.union1d(p, r)
+    return f1_score(r, p, labels=labels, average="macro", zero_division=0.0)
+
+
+def _mcc(p: np.ndarray, r: np.ndarray) -> float:
+    from sklearn.metrics import matthews_corrcoef
+
+    return matthews_corrcoef(r, p)
+
+
+def _correlation(kind: str):
+    def compute(p: np.ndarray, r: np.ndarray) -> float:
+        from scipy import stats
+
+        p, r = p.astype(np.float64), r.astype(np.float64)
+        if np.ptp(p) == 0 or np.ptp(r) == 0:
+            return 0.0  # undefined for a constant; 0 is "no linear relation"
+        fn = stats.pearsonr if kind == "pearson" else stats.spearmanr
+        return float(fn(p, r)[0])
+
+    return compute
+
+
+BUILTIN_METRICS = [
+    Metric("accuracy", _accuracy, "Fraction of exact matches."),
+    Metric("f1", _binary_f1, "Binary F1 of label id 1 (GLUE MRPC/QQP convention)."),
+    Metric("macro_f1", _macro_f1, "Unweighted mean of per-class F1."),
+    Metric("mcc", _mcc, "Matthews correlation coefficient (GLUE CoLA)."),
+    Metric("pearson", _correlation("pearson"), "Pearson correlation (GLUE STS-B)."),
+    Metric("spearman", _correlation("spearman"), "Spearman rank correlation (GLUE STS-B)."),
+    Metric("token_accuracy", _accuracy, "Accuracy over words (first sub-words) for tagging."),
+    Metric("token_macro_f1", _macro_f1, "Macro F1 over words (first sub-words) for tagging."),
+]

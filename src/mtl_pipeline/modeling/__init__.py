@@ -1,0 +1,1 @@
+"""The multi-task model as a unit: build, save, load, predict."""

@@ -1,0 +1,191 @@
+"""``MultiTaskModel``: architecture + tokenizer + task metadata, saved without pickle.
+
+On disk (one directory, written to a temporary sibling and renamed into place):
+
+* ``mtl_model.json`` — format version, encoder and architecture config, every task's
+  type, label set and metrics (the model card's facts);
+* ``model.safetensors`` — the full architecture state (encoder, heads, mixing weights);
+* ``encoder/`` — the shared encoder and tokenizer via ``save_pretrained``, loadable with
+  ``transformers.AutoModel.from_pretrained(<dir>/encoder)``.
+
+``MultiTaskModel.load(path).predict(task, texts)`` is the one documented inference call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtl_pipeline.errors import DataError
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "mtl_model.json"
+WEIGHTS_FILE = "model.safetensors"
+ENCODER_DIR = "encoder"
+
+
+@dataclass
+class TaskMeta:
+    """What a saved model knows about one task."""
+
+    name: str
+    type: str
+    level: str
+    labels: list[str]
+    metrics: list[str]
+    head: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "level": self.level,
+            "labels": self.labels,
+            "metrics": self.metrics,
+            "head": self.head,
+        }
+
+
+def build_architecture(arch_name: str, arch_options: dict[str, Any], encoder: Any, tasks: dict[str, TaskMeta]):
+    """Instantiate a registered architecture with task heads built by each task type."""
+    from mtl_pipeline.architectures.base import TaskHeadSpec
+    from mtl_pipeline.registry import get_registry
+
+    registry = get_registry()
+    specs = []
+    for name, meta in tasks.items():
+        type_cls = registry.get("task_type", meta.type, f"tasks.{name}.type")
+        task_type = type_cls(type_cls.parse_options(meta.head, f"tasks.{name}.head"))
+        specs.append(TaskHeadSpec(name, task_type, task_type.num_outputs(meta.labels)))
+    where = "model.architecture"
+    cls = registry.get("architecture", arch_name, where)
+    return cls(encoder, specs, cls.parse_options(arch_options, where))
+
+
+class MultiTaskModel:
+    def __init__(self, architecture: Any, tokenizer: Any, tasks: dict[str, TaskMeta], config: dict[str, Any]) -> None:
+        self.architecture = architecture
+        self.tokenizer = tokenizer
+        self.tasks = tasks
+        self.config = config  # {"encoder", "max_length", "architecture": {"name", ...options}}
+
+    # --- persistence ----------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
+        from safetensors.torch import save_model
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp.chmod(0o755)  # mkdtemp's 0700 would survive the rename
+        try:
+            save_model(self.architecture, str(tmp / WEIGHTS_FILE))
+            encoder = self.architecture.export_encoder()
+            encoder.save_pretrained(tmp / ENCODER_DIR)
+            self.tokenizer.save_pretrained(tmp / ENCODER_DIR)
+            from mtl_pipeline import __version__
+
+            document = {
+                "format_version": FORMAT_VERSION,
+                "mtl_pipeline_version": __version__,
+                "model": self.config,
+                "tasks": {name: meta.as_dict() for name, meta in self.tasks.items()},
+                **(extra or {}),
+            }
+            (tmp / CONFIG_FILE).write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
+            _replace_dir(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> MultiTaskModel:
+        from safetensors.torch import load_model
+        from transformers import AutoModel, AutoTokenizer
+
+        source = Path(path)
+        config_file = source / CONFIG_FILE
+        if not config_file.exists():
+            raise DataError(f"{source}: no {CONFIG_FILE}; expected a directory saved by MultiTaskModel.save.")
+        document = json.loads(config_file.read_text(encoding="utf-8"))
+        if document.get("format_version") != FORMAT_VERSION:
+            raise DataError(
+                f"{config_file}: format_version {document.get('format_version')!r}; this mtl_pipeline "
+                f"reads version {FORMAT_VERSION}."
+            )
+        tasks = {
+            name: TaskMeta(name=name, **{k: v for k, v in meta.items() if k in TaskMeta.__dataclass_fields__})
+            for name, meta in document["tasks"].items()
+        }
+        model_cfg = document["model"]
+        trust = bool(model_cfg.get("trust_remote_code", False))
+        encoder = AutoModel.from_pretrained(source / ENCODER_DIR, trust_remote_code=trust)
+        tokenizer = AutoTokenizer.from_pretrained(source / ENCODER_DIR, trust_remote_code=trust)
+        arch_cfg = dict(model_cfg["architecture"])
+        architecture = build_architecture(arch_cfg.pop("name"), arch_cfg, encoder, tasks)
+        missing, unexpected = load_model(architecture, str(source / WEIGHTS_FILE), strict=True)
+        architecture.to(device).eval()
+        model = cls(architecture, tokenizer, tasks, model_cfg)
+        model.metadata = document  # type: ignore[attr-defined]
+        return model
+
+    # --- inference -----------------------------------------------------------------
+    def predict(self, task: str, inputs: list[Any], batch_size: int = 64) -> list[Any]:
+        """Predict ``task`` for new inputs.
+
+        ``inputs``: strings (single-sentence tasks), ``(text_a, text_b)`` pairs (pair tasks),
+        or lists of words (tagging). Returns label names, floats, or per-word tag lists.
+        """
+        import pandas as pd
+
+        from mtl_pipeline.tokenization import tokenize_frame
+        from mtl_pipeline.training.batching import TokenizedSplit
+        from mtl_pipeline.training.evaluate import predict_split
+
+        if task not in self.tasks:
+            raise KeyError(f"unknown task {task!r}; this model has: {', '.join(self.tasks)}")
+        meta = self.tasks[task]
+        if meta.level == "token":
+            frame = pd.DataFrame({"row": range(len(inputs)), "tokens": [list(x) for x in inputs]})
+            frame["tags"] = [[meta.labels[0]] * len(x) for x in inputs]
+        else:
+            pairs = [x if isinstance(x, list | tuple) else (x, None) for x in inputs]
+            frame = pd.DataFrame(
+                {
+                    "row": range(len(inputs)),
+                    "text_a": [p[0] for p in pairs],
+                    "text_b": [p[1] if len(p) > 1 else None for p in pairs],
+                    "label": [meta.labels[0] if meta.labels else 0.0] * len(inputs),
+                }
+            )
+        columns, _ = tokenize_frame(
+            frame, self.tokenizer, level=meta.level, vocab=meta.labels, max_length=int(self.config["max_length"])
+        )
+        split = TokenizedSplit.from_columns(columns)
+        device = next(self.architecture.parameters()).device
+        preds, refs = predict_split(
+            self.architecture, task, split, batch_size=batch_size, device=device, precision="fp32",
+            pad_id=self.tokenizer.pad_token_id, flatten_tokens=False,
+        )
+        if meta.level == "token":
+            return [[meta.labels[int(p)] for p, r in zip(ps, rs, strict=True) if r != -100] for ps, rs in zip(preds, refs, strict=True)]
+        if not meta.labels:
+            return [float(v) for v in preds]
+        return [meta.labels[int(v)] for v in preds]
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Swap ``tmp`` into ``target``; the old directory is removed only after the swap."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+

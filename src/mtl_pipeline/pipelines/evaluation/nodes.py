@@ -1,0 +1,45 @@
+"""Evaluation: the trained model on each task's full validation set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def evaluate_task(
+    trained_model: Any,
+    validation_examples: pd.DataFrame,
+    validation_features: Any,
+    label_info: dict[str, Any],
+    task: dict[str, Any],
+    evaluation: dict[str, Any],
+    task_name: str,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per-example predictions (joined to source rows) and ``{metric: value}``."""
+    from mtl_pipeline.config import EvaluationConfig, TaskConfig, parse_section
+    from mtl_pipeline.registry import get_registry
+    from mtl_pipeline.training.batching import TokenizedSplit
+    from mtl_pipeline.training.device import resolve_device
+    from mtl_pipeline.training.evaluate import compute_metrics, predict_split
+
+    cfg = parse_section(TaskConfig, task, f"tasks.{task_name}")
+    eval_cfg = parse_section(EvaluationConfig, evaluation, "evaluation")
+    registry = get_registry()
+    metrics = {m: registry.get("metric", m, f"tasks.{task_name}.metrics") for m in cfg.metrics}
+    split = TokenizedSplit.from_dataset(validation_features)
+    architecture = trained_model.architecture
+    device = resolve_device("auto")
+    architecture.to(device)
+    common = {"batch_size": eval_cfg.batch_size, "device": device, "precision": "fp32", "pad_id": trained_model.tokenizer.pad_token_id}
+    preds, refs = predict_split(architecture, task_name, split, **common)
+    scores = compute_metrics(metrics, preds, refs)
+    labels = label_info["labels"]
+    if label_info["level"] == "token":
+        per_pred, per_ref = predict_split(architecture, task_name, split, flatten_tokens=False, **common)
+        tags = [[labels[int(p)] for p, r in zip(ps, rs, strict=True) if r != -100] for ps, rs in zip(per_pred, per_ref, strict=True)]
+        frame = pd.DataFrame({"row": split.rows, "tokens": validation_examples["tokens"], "gold": validation_examples["tags"], "predicted": tags})
+    else:
+        predicted = [labels[int(v)] for v in preds] if labels else [float(v) for v in preds]
+        frame = validation_examples.assign(predicted=predicted)
+    return frame, scores

@@ -1,0 +1,32 @@
+"""Evaluation: one namespaced branch per task (``evaluation.<task>.evaluate_task``)."""
+
+from kedro.pipeline import Node, Pipeline
+
+from mtl_pipeline.pipelines._namespacing import bind_task
+from mtl_pipeline.pipelines.evaluation.nodes import evaluate_task
+from mtl_pipeline.project_tasks import task_names
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    branches = [
+        Pipeline(
+            [
+                Node(
+                    bind_task(evaluate_task, task),
+                    inputs=["trained_model", "validation_examples", "validation_features", "label_info", "params:task", "params:evaluation"],
+                    outputs=["predictions", "metrics"],
+                    name="evaluate_task",
+                    tags=["evaluation"],
+                )
+            ],
+            # A namespace of its own ("evaluation.<task>"): reusing "<task>" would make the
+            # task's group span both sides of the training node, which kedro-viz cannot draw.
+            namespace=f"evaluation.{task}",
+            inputs={"trained_model": "trained_model"}
+            | {name: f"{task}.{name}" for name in ("validation_examples", "validation_features", "label_info")},
+            outputs={"predictions": f"{task}.predictions", "metrics": f"{task}.metrics"},
+            parameters={"params:task": f"params:tasks.{task}", "params:evaluation": "params:evaluation"},
+        )
+        for task in task_names()
+    ]
+    return sum(branches, Pipeline([]))

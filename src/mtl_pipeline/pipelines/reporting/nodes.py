@@ -1,0 +1,104 @@
+"""Reporting: metrics.json, a Markdown summary and plots, all through the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def collect_metrics(**task_metrics: dict[str, float]) -> dict[str, dict[str, float]]:
+    """``{task: {metric: value}}`` from each branch's ``<task>.metrics``."""
+    return {key.partition("__")[0]: values for key, values in sorted(task_metrics.items())}
+
+
+def summarize(metrics: dict[str, dict[str, float]], training_history: dict[str, Any], task_mixture: dict[str, Any], reporting: dict[str, Any]) -> str:
+    """A Markdown report: scores, the mixture, how training went."""
+    title = reporting.get("title", "mtl_pipeline run")
+    lines = [f"# {title}", "", "## Validation scores", "", "| task | metric | value |", "|---|---|---|"]
+    for task, values in metrics.items():
+        for name, value in values.items():
+            lines.append(f"| {task} | {name} | {value:.4f} |")
+    main = [next(iter(v.values())) for v in metrics.values() if v]
+    if main:
+        lines += ["", f"Mean of main metrics: **{sum(main) / len(main):.4f}**"]
+    lines += ["", "## Task mixture", "", "| task | train examples | initial probability | batches drawn |", "|---|---|---|---|"]
+    counts: dict[str, int] = {}
+    for step in training_history.get("steps", []):
+        for task in step["tasks"]:
+            counts[task] = counts.get(task, 0) + 1
+    for task, size in task_mixture["task_sizes"].items():
+        lines.append(f"| {task} | {size} | {task_mixture['initial_probabilities'][task]:.3f} | {counts.get(task, 0)} |")
+    sampler = task_mixture["sampler"]
+    report = training_history.get("architecture_report", {})
+    cfg = training_history.get("config", {}).get("training", {})
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"- architecture: `{report.get('architecture')}`, trainable parameters: {report.get('trainable_parameters', 0):,}",
+        f"- loss: `{cfg.get('loss', {}).get('name')}`, sampler: `{sampler['name']}`, tasks per step: {task_mixture['tasks_per_step']}",
+        f"- steps: {len(training_history.get('steps', []))}, best step: {training_history.get('best_step')}, "
+        f"time: {training_history.get('seconds', 0):.1f} s on {training_history.get('device')} ({training_history.get('precision')})",
+        f"- skipped (non-finite) steps: {len(training_history.get('skipped_steps', []))}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot_learning_curves(training_history: dict[str, Any]) -> Any:
+    """Per-task training loss (smoothed) and validation main metric over steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (ax_loss, ax_eval) = plt.subplots(1, 2, figsize=(12, 4.5))
+    series: dict[str, tuple[list[int], list[float]]] = {}
+    for entry in training_history.get("steps", []):
+        for task, loss in entry["losses"].items():
+            xs, ys = series.setdefault(task, ([], []))
+            xs.append(entry["step"])
+            ys.append(loss)
+    for task, (xs, ys) in sorted(series.items()):
+        window = max(1, len(ys) // 25)
+        smooth = np.convolve(ys, np.ones(window) / window, mode="valid")
+        ax_loss.plot(xs[window - 1 :], smooth, label=task)
+    ax_loss.set(title="training loss (moving average)", xlabel="step", ylabel="loss", yscale="log")
+    ax_loss.legend(fontsize=8)
+    evaluations = training_history.get("evaluations", [])
+    tasks = sorted({t for e in evaluations for t in e["metrics"]})
+    for task in tasks:
+        points = [(e["step"], next(iter(e["metrics"][task].values()))) for e in evaluations if task in e["metrics"]]
+        ax_eval.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=task)
+    ax_eval.set(title="validation main metric", xlabel="step", ylabel="score")
+    ax_eval.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_task_mixture(training_history: dict[str, Any]) -> Any:
+    """Share of each task among the batches drawn so far, over training steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = training_history.get("steps", [])
+    tasks = sorted({t for s in steps for t in s["tasks"]})
+    counts = dict.fromkeys(tasks, 0)
+    xs, shares = [], {t: [] for t in tasks}
+    total = 0
+    for entry in steps:
+        for task in entry["tasks"]:
+            counts[task] += 1
+            total += 1
+        xs.append(entry["step"])
+        for task in tasks:
+            shares[task].append(counts[task] / total)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if xs:
+        ax.stackplot(xs, [shares[t] for t in tasks], labels=tasks)
+    ax.set(title="task mixture (cumulative share of batches)", xlabel="step", ylabel="share", ylim=(0, 1))
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,29 @@
+"""Reporting: joins every task's metrics into the run's reports and plots."""
+
+from kedro.pipeline import Node, Pipeline
+
+from mtl_pipeline.pipelines.reporting.nodes import (
+    collect_metrics,
+    plot_learning_curves,
+    plot_task_mixture,
+    summarize,
+)
+from mtl_pipeline.project_tasks import task_names
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    metric_inputs = {f"{t}__metrics": f"{t}.metrics" for t in task_names()}
+    return Pipeline(
+        [
+            Node(collect_metrics, inputs=metric_inputs, outputs="metrics", name="collect_metrics", tags=["reporting"]),
+            Node(
+                summarize,
+                inputs=["metrics", "training_history", "task_mixture", "params:reporting"],
+                outputs="summary",
+                name="summarize",
+                tags=["reporting"],
+            ),
+            Node(plot_learning_curves, inputs="training_history", outputs="learning_curves", name="plot_learning_curves", tags=["reporting"]),
+            Node(plot_task_mixture, inputs="training_history", outputs="task_mixture_plot", name="plot_task_mixture", tags=["reporting"]),
+        ]
+    )

@@ -1,0 +1,20 @@
+"""Training: build the model from config and run the multi-task loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def train_model(
+    task_mixture: dict[str, Any],
+    model: dict[str, Any],
+    training: dict[str, Any],
+    tasks: dict[str, Any],
+    **task_data: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """The trained ``MultiTaskModel`` (best evaluation step) and the training history."""
+    from mtl_pipeline.pipelines._namespacing import group_per_task
+    from mtl_pipeline.training.run import run_training
+
+    names = list(task_mixture["task_sizes"])
+    return run_training(model, training, tasks, group_per_task(names, task_data))

@@ -1,0 +1,40 @@
+"""Which tasks the pipelines have branches for, read from the active configuration.
+
+The pipeline shape depends on ``tasks`` in conf (one namespaced branch per task), but
+Kedro builds pipelines without handing them the config. The project hook records the
+session's config loader (so ``--env`` and ``--params`` count); outside a session (for
+example ``kedro registry list``) the ``base`` + ``local`` config is read directly.
+This module must stay free of torch/transformers so `kedro viz` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+_config_loader: Any | None = None
+
+
+def remember_config_loader(config_loader: Any) -> None:
+    global _config_loader
+    _config_loader = config_loader
+
+
+def _fallback_loader() -> Any:
+    from kedro.config import OmegaConfigLoader
+
+    from mtl_pipeline.settings import CONFIG_LOADER_ARGS
+
+    project = Path(os.environ.get("MTL_PIPELINE_PROJECT_PATH", Path.cwd()))
+    return OmegaConfigLoader(conf_source=str(project / "conf"), env=os.environ.get("KEDRO_ENV"), **CONFIG_LOADER_ARGS)
+
+
+def task_names() -> list[str]:
+    loader = _config_loader or _fallback_loader()
+    try:
+        params = loader["parameters"]
+    except Exception:  # no conf at all (e.g. imported from elsewhere): no task branches
+        return []
+    tasks = params.get("tasks") or {}
+    return list(tasks)

@@ -1,0 +1,91 @@
+"""Hugging Face ``datasets``: saved to disk (``hf_disk``) or by hub name (``hf_hub``).
+
+A split is chosen with ``path#split`` (``data/01_raw/my_ds#train``, ``nyu-mll/glue#train``).
+The hub reader is the real code path for online use; offline it fails with a message
+saying so rather than a socket traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from mtl_pipeline.errors import DataError
+from mtl_pipeline.readers.base import ROW_COLUMN, Reader
+
+
+def _split(path: str) -> tuple[str, str | None]:
+    base, _, split = path.partition("#")
+    return base, split or None
+
+
+def _to_frame(dataset: object, path: str) -> pd.DataFrame:
+    frame = dataset.to_pandas()  # type: ignore[attr-defined]
+    frame = frame.reset_index(drop=True)
+    for column in frame.columns:  # list features come back as numpy arrays
+        if len(frame) and hasattr(frame[column].iloc[0], "tolist") and frame[column].dtype == object:
+            frame[column] = frame[column].map(lambda v: v.tolist() if hasattr(v, "tolist") else v)
+    if frame.empty:
+        raise DataError(f"{path}: the dataset split is empty.")
+    frame[ROW_COLUMN] = range(1, len(frame) + 1)
+    return frame
+
+
+class HfDiskReader(Reader):
+    name = "hf_disk"
+    description = "A Hugging Face Dataset/DatasetDict saved with save_to_disk (path#split)."
+
+    def read(self, path: str) -> pd.DataFrame:
+        from datasets import DatasetDict, load_from_disk
+
+        base, split = _split(path)
+        if not Path(base).exists():
+            raise DataError(f"{base}: directory not found (resolved to {Path(base).resolve()}).")
+        try:
+            data = load_from_disk(base)
+        except Exception as exc:
+            raise DataError(f"{base}: not a dataset saved with save_to_disk: {exc}.") from None
+        if isinstance(data, DatasetDict):
+            if split is None or split not in data:
+                raise DataError(
+                    f"{path}: a DatasetDict needs a split as `{base}#<split>`; "
+                    f"available splits: {', '.join(data)}."
+                )
+            data = data[split]
+        return _to_frame(data, path)
+
+
+class HfHubOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    config: str | None = None
+    revision: str | None = None
+
+
+class HfHubReader(Reader):
+    name = "hf_hub"
+    description = "datasets.load_dataset by hub name (path#split); needs network access."
+    Options = HfHubOptions
+
+    def read(self, path: str) -> pd.DataFrame:
+        import datasets
+
+        opts: HfHubOptions = self.options  # type: ignore[assignment]
+        base, split = _split(path)
+        try:
+            data = datasets.load_dataset(base, opts.config, split=split or "train", revision=opts.revision)
+        except Exception as exc:
+            offline = any(
+                word in f"{type(exc).__name__} {exc}".lower()
+                for word in ("offline", "connection", "resolve", "network", "couldn't reach", "timed out")
+            )
+            hint = (
+                " The hub could not be reached (offline?). Save the dataset with "
+                "`save_to_disk` on a machine with access and use reader hf_disk."
+                if offline
+                else ""
+            )
+            raise DataError(f"{path}: datasets.load_dataset failed: {type(exc).__name__}: {exc}.{hint}") from None
+        return _to_frame(data, path)

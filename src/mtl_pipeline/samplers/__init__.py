@@ -1,0 +1,1 @@
+"""Task samplers: which tasks each training step draws a batch from."""

@@ -1,0 +1,38 @@
+"""Head modules shared by the built-in task types."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over real tokens: the pooling sentence-transformers models are trained with."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+class SequenceHead(nn.Module):
+    """Pool (mean or [CLS]) → dropout → linear."""
+
+    def __init__(self, hidden_size: int, num_outputs: int, pooling: str, dropout: float) -> None:
+        super().__init__()
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, num_outputs)
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        pooled = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, attention_mask)
+        return self.out(self.dropout(pooled))
+
+
+class TokenHead(nn.Module):
+    """Dropout → linear on every token."""
+
+    def __init__(self, hidden_size: int, num_outputs: int, dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, num_outputs)
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(hidden))

@@ -1,0 +1,158 @@
+"""Columnar in-memory task data, dynamic padding and seeded per-task batch streams.
+
+Tokenized splits are held as flat numpy arrays plus offsets (zero-copy views of the
+Arrow columns), so building a padded batch is a few vectorized numpy ops with no Python
+loop over examples. Each task has its own stream: a seeded permutation per task epoch,
+optionally length-grouped (as HF's ``LengthGroupedSampler``: sort by length inside random
+mega-batches, then shuffle the batches) so that padding stays small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mtl_pipeline.task_types.base import IGNORE_INDEX
+
+MEGABATCH_FACTOR = 50
+
+
+def _flat(column: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(values, offsets) of an Arrow list column."""
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    offsets = np.asarray(column.offsets, dtype=np.int64)
+    values = np.asarray(column.values.to_numpy(zero_copy_only=False))
+    base = offsets[0]
+    return values, offsets - base if base else offsets
+
+
+@dataclass
+class TokenizedSplit:
+    """One tokenized split of one task, ready for vectorized collation."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    lengths: np.ndarray
+    type_ids: np.ndarray | None
+    labels: np.ndarray
+    token_labels: bool
+    rows: np.ndarray
+
+    @classmethod
+    def from_dataset(cls, dataset: Any) -> TokenizedSplit:
+        """From a ``datasets.Dataset`` with the columns written by tokenization."""
+        return cls.from_table(dataset.data.table if hasattr(dataset.data, "table") else dataset.data)
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, list[Any]]) -> TokenizedSplit:
+        """From the python lists ``tokenization.tokenize_frame`` returns."""
+        import pyarrow as pa
+
+        return cls.from_table(pa.table(columns))
+
+    @classmethod
+    def from_table(cls, table: Any) -> TokenizedSplit:
+        ids, offsets = _flat(table.column("input_ids"))
+        type_ids = None
+        if "token_type_ids" in table.column_names:
+            type_ids, _ = _flat(table.column("token_type_ids"))
+        labels_col = table.column("labels")
+        import pyarrow as pa
+
+        token_labels = pa.types.is_list(labels_col.type) or pa.types.is_large_list(labels_col.type)
+        labels = _flat(labels_col)[0] if token_labels else labels_col.to_numpy()
+        return cls(
+            ids=ids.astype(np.int64, copy=False),
+            offsets=offsets,
+            lengths=np.diff(offsets),
+            type_ids=type_ids,
+            labels=labels,
+            token_labels=token_labels,
+            rows=table.column("row").to_numpy(),
+        )
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.lengths.sum())
+
+    def collate(self, indices: np.ndarray, pad_id: int) -> dict[str, Any]:
+        """A dynamically padded batch as torch tensors on CPU."""
+        import torch
+
+        lengths = self.lengths[indices]
+        width = int(lengths.max())
+        positions = np.arange(width)
+        mask = positions[None, :] < lengths[:, None]
+        gather = np.where(mask, self.offsets[indices][:, None] + positions[None, :], 0)
+        batch = {
+            "input_ids": torch.from_numpy(np.where(mask, self.ids[gather], pad_id)),
+            "attention_mask": torch.from_numpy(mask.astype(np.int64)),
+        }
+        if self.type_ids is not None:
+            batch["token_type_ids"] = torch.from_numpy(np.where(mask, self.type_ids[gather], 0).astype(np.int64))
+        if self.token_labels:
+            batch["labels"] = torch.from_numpy(np.where(mask, self.labels[gather], IGNORE_INDEX).astype(np.int64))
+        elif self.labels.dtype.kind == "f":
+            batch["labels"] = torch.from_numpy(self.labels[indices].astype(np.float32))
+        else:
+            batch["labels"] = torch.from_numpy(self.labels[indices].astype(np.int64))
+        return batch
+
+    def eval_batches(self, batch_size: int, limit: int | None = None) -> list[np.ndarray]:
+        """Index batches sorted by length (least padding); results are re-ordered by index."""
+        count = len(self) if limit is None else min(limit, len(self))
+        order = np.argsort(self.lengths[:count], kind="stable")
+        return [order[i : i + batch_size] for i in range(0, count, batch_size)]
+
+
+class TaskBatchStream:
+    """Endless seeded batches of one task; state is (epoch, cursor), so resume is exact."""
+
+    def __init__(self, split: TokenizedSplit, batch_size: int, seed: int, length_grouping: bool) -> None:
+        self.split = split
+        self.batch_size = batch_size
+        self.seed = seed
+        self.length_grouping = length_grouping
+        self.epoch = 0
+        self.cursor = 0
+        self._batches = self._plan(self.epoch)
+
+    def _plan(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.Generator(np.random.PCG64([self.seed, epoch]))
+        order = rng.permutation(len(self.split))
+        size = self.batch_size
+        if self.length_grouping and len(order) > size:
+            mega = size * MEGABATCH_FACTOR
+            lengths = self.split.lengths
+            grouped = []
+            for start in range(0, len(order), mega):
+                chunk = order[start : start + mega]
+                grouped.append(chunk[np.argsort(-lengths[chunk], kind="stable")])
+            order = np.concatenate(grouped)
+            batches = [order[i : i + size] for i in range(0, len(order), size)]
+            return [batches[i] for i in rng.permutation(len(batches))]
+        return [order[i : i + size] for i in range(0, len(order), size)]
+
+    def next_indices(self) -> np.ndarray:
+        if self.cursor >= len(self._batches):
+            self.epoch += 1
+            self.cursor = 0
+            self._batches = self._plan(self.epoch)
+        batch = self._batches[self.cursor]
+        self.cursor += 1
+        return batch
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.cursor = int(state["epoch"]), int(state["cursor"])
+        self._batches = self._plan(self.epoch)

@@ -1,0 +1,70 @@
+"""Prediction over a tokenized split and metric computation (shared by the trainer's
+periodic evaluation, the evaluation pipeline and ``MultiTaskModel.predict``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from mtl_pipeline.task_types.base import IGNORE_INDEX
+from mtl_pipeline.training.batching import TokenizedSplit
+from mtl_pipeline.training.device import autocast
+
+
+@torch.no_grad()
+def predict_split(
+    architecture: Any,
+    task: str,
+    split: TokenizedSplit,
+    *,
+    batch_size: int,
+    device: torch.device,
+    precision: str,
+    pad_id: int,
+    limit: int | None = None,
+    flatten_tokens: bool = True,
+) -> tuple[Any, Any]:
+    """Predictions and references in example order.
+
+    Sequence tasks: two 1-D arrays. Token tasks: with ``flatten_tokens``, two 1-D arrays
+    over labelled positions (each word's first sub-word); without, per-example lists of
+    (predictions, labels incl. ``IGNORE_INDEX``) for callers that map back to words.
+    """
+    task_type = architecture.task_specs[task].task_type
+    was_training = architecture.training
+    architecture.eval()
+    count = len(split) if limit is None else min(limit, len(split))
+    per_example_pred: list[Any] = [None] * count
+    per_example_ref: list[Any] = [None] * count
+    for indices in split.eval_batches(batch_size, limit):
+        batch = split.collate(indices, pad_id)
+        labels = batch.pop("labels")
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        with autocast(device, precision):
+            logits = architecture(task, batch).logits
+        preds = task_type.predict(logits).float().cpu().numpy()
+        labels_np = labels.numpy()
+        for j, idx in enumerate(indices):
+            if task_type.level == "token":
+                width = int(split.lengths[idx])
+                per_example_pred[idx] = preds[j, :width]
+                per_example_ref[idx] = labels_np[j, :width]
+            else:
+                per_example_pred[idx] = preds[j]
+                per_example_ref[idx] = labels_np[j]
+    if was_training:
+        architecture.train()
+    if task_type.level != "token":
+        return np.asarray(per_example_pred), np.asarray(per_example_ref)
+    if not flatten_tokens:
+        return per_example_pred, per_example_ref
+    refs = np.concatenate(per_example_ref) if count else np.zeros(0)
+    preds = np.concatenate(per_example_pred) if count else np.zeros(0)
+    keep = refs != IGNORE_INDEX
+    return preds[keep].astype(np.int64), refs[keep].astype(np.int64)
+
+
+def compute_metrics(metrics: dict[str, Any], predictions: np.ndarray, references: np.ndarray) -> dict[str, float]:
+    return {name: metric(predictions, references) for name, metric in metrics.items()}

@@ -1,0 +1,91 @@
+"""Assemble encoder, architecture, weighting, sampler and data, then train.
+
+Kept apart from the Kedro node so that benchmarks, experiments and tests call the exact
+same code path as ``kedro run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig, parse_section
+from mtl_pipeline.encoders import check_tokenizer_matches, load_encoder, load_tokenizer
+from mtl_pipeline.losses.factory import build_weighting
+from mtl_pipeline.modeling.multitask_model import MultiTaskModel, TaskMeta, build_architecture
+from mtl_pipeline.registry import get_registry
+from mtl_pipeline.samplers.factory import build_sampler
+from mtl_pipeline.training.batching import TokenizedSplit
+from mtl_pipeline.training.trainer import Trainer, TrainTask
+
+logger = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def task_meta(name: str, cfg: TaskConfig, label_info: dict[str, Any]) -> TaskMeta:
+    return TaskMeta(
+        name=name, type=cfg.type, level=label_info["level"], labels=list(label_info["labels"]),
+        metrics=list(cfg.metrics), head=dict(cfg.head),
+    )
+
+
+def run_training(
+    model: dict[str, Any],
+    training: dict[str, Any],
+    tasks: dict[str, Any],
+    task_data: dict[str, dict[str, Any]],
+) -> tuple[MultiTaskModel, dict[str, Any]]:
+    """``task_data[task]`` holds ``train_features``, ``validation_features``, ``label_info``."""
+    model_cfg = parse_section(ModelConfig, model, "model")
+    train_cfg = parse_section(TrainingConfig, training, "training")
+    task_cfgs = {name: parse_section(TaskConfig, tasks[name], f"tasks.{name}") for name in task_data}
+    if train_cfg.num_threads:
+        torch.set_num_threads(train_cfg.num_threads)
+    seed_everything(train_cfg.seed)
+
+    tokenizer = load_tokenizer(model_cfg.tokenizer or model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
+    encoder = load_encoder(model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
+    check_tokenizer_matches(tokenizer, encoder.config)
+    metas = {name: task_meta(name, task_cfgs[name], data["label_info"]) for name, data in task_data.items()}
+    arch_options = model_cfg.architecture.options
+    architecture = build_architecture(model_cfg.architecture.name, arch_options, encoder, metas)
+
+    registry = get_registry()
+    train_tasks = {}
+    for name, data in task_data.items():
+        metrics = {m: registry.get("metric", m, f"tasks.{name}.metrics") for m in task_cfgs[name].metrics}
+        train_tasks[name] = TrainTask(
+            name=name,
+            train=TokenizedSplit.from_dataset(data["train_features"]),
+            dev=TokenizedSplit.from_dataset(data["validation_features"]),
+            metrics=metrics,
+        )
+    weighting = build_weighting(train_cfg, list(task_data))
+    sampler = build_sampler(train_cfg, {n: len(t.train) for n, t in train_tasks.items()})
+    trainer = Trainer(architecture, train_tasks, train_cfg, weighting, sampler, tokenizer.pad_token_id, hook=registry.hook)
+    logger.info(
+        "Training %s on %s for %d steps (device %s, precision %s, loss %s, sampler %s).",
+        model_cfg.architecture.name, ", ".join(train_tasks), train_cfg.max_steps, trainer.device,
+        trainer.precision, train_cfg.loss.name, train_cfg.sampler.name,
+    )
+    result = trainer.train()
+    architecture.to("cpu").eval()
+    config = {
+        "encoder": model_cfg.encoder,
+        "max_length": model_cfg.max_length,
+        "architecture": {"name": model_cfg.architecture.name, **arch_options},
+        "trust_remote_code": model_cfg.trust_remote_code,
+    }
+    history = dict(result.history)
+    history["architecture_report"] = architecture.report()
+    history["config"] = {"model": model_cfg.model_dump(), "training": train_cfg.model_dump()}
+    return MultiTaskModel(architecture, tokenizer, metas, config), history

@@ -1,0 +1,38 @@
+"""Whole-run validation: types and keys, then every component name and its options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mtl_pipeline.config import RunConfig, parse_run_config
+from mtl_pipeline.encoders import resolve_model_path
+from mtl_pipeline.errors import ConfigError
+from mtl_pipeline.registry import get_registry
+
+
+def validate_parameters(params: dict[str, Any]) -> RunConfig:
+    config = parse_run_config(params)
+    registry = get_registry()
+    for name, task in config.tasks.items():
+        type_cls = registry.get("task_type", task.type, f"tasks.{name}.type")
+        type_cls.parse_options(task.head, f"tasks.{name}.head")
+        reader_cls = registry.get("reader", task.reader.name, f"tasks.{name}.reader")
+        reader_cls.parse_options(task.reader.options, f"tasks.{name}.reader")
+        for metric in task.metrics:
+            registry.get("metric", metric, f"tasks.{name}.metrics")
+    for key, kind, spec in (
+        ("model.architecture", "architecture", config.model.architecture),
+        ("training.loss", "loss", config.training.loss),
+        ("training.sampler", "sampler", config.training.sampler),
+    ):
+        cls = registry.get(kind, spec.name, key)
+        cls.parse_options(spec.options, key)
+    if config.training.tasks_per_step > len(config.tasks):
+        raise ConfigError(
+            f"training.tasks_per_step: {config.training.tasks_per_step} exceeds the number of tasks "
+            f"({len(config.tasks)}); expected at most {len(config.tasks)}."
+        )
+    resolve_model_path(config.model.encoder, "model.encoder")
+    if config.model.tokenizer:
+        resolve_model_path(config.model.tokenizer, "model.tokenizer")
+    return config
