@@ -14,9 +14,15 @@ MTL_PIPELINE_API_VERSION = PLUGIN_API_VERSION
 
 @hookimpl
 def register_architectures() -> list[type]:
+    from mtl_pipeline.architectures.adapters import Adapters
+    from mtl_pipeline.architectures.cross_stitch import CrossStitch
     from mtl_pipeline.architectures.hard_sharing import HardSharing
+    from mtl_pipeline.architectures.hierarchical import Hierarchical
+    from mtl_pipeline.architectures.mmoe import MMoE
+    from mtl_pipeline.architectures.shared_private import SharedPrivate
+    from mtl_pipeline.architectures.sluice import Sluice
 
-    return [HardSharing]
+    return [HardSharing, CrossStitch, Sluice, Hierarchical, Adapters, MMoE, SharedPrivate]
 
 
 @hookimpl
@@ -28,9 +34,25 @@ def register_losses() -> list[type]:
 
 @hookimpl
 def register_samplers() -> list[type]:
+    from mtl_pipeline.samplers.annealed import AnnealedSampler
+    from mtl_pipeline.samplers.capped import CappedSampler
+    from mtl_pipeline.samplers.dynamic import DynamicSampler
+    from mtl_pipeline.samplers.proportional import ProportionalSampler
+    from mtl_pipeline.samplers.round_robin import RoundRobinSampler
+    from mtl_pipeline.samplers.specified import SpecifiedSampler
     from mtl_pipeline.samplers.temperature import TemperatureSampler
+    from mtl_pipeline.samplers.uniform import UniformSampler
 
-    return [TemperatureSampler]
+    return [
+        UniformSampler,
+        ProportionalSampler,
+        TemperatureSampler,
+        CappedSampler,
+        AnnealedSampler,
+        RoundRobinSampler,
+        SpecifiedSampler,
+        DynamicSampler,
+    ]
 
 
 @hookimpl

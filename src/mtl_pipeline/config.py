@@ -108,6 +108,10 @@ class TrainingConfig(StrictModel):
     loss: ComponentSpec = ComponentSpec(name="equal")
     sampler: ComponentSpec = ComponentSpec(name="temperature", T=2.0)
     on_nonfinite_loss: Literal["stop", "skip"] = "stop"
+    checkpoint_every: NonNegativeInt = 0
+    checkpoint_dir: str = "data/06_models/checkpoints"
+    keep_checkpoints: PositiveInt = 2
+    resume: bool = True
     progress_bar: bool = True
     num_threads: PositiveInt | None = None
 

@@ -1,17 +1,22 @@
 """The one place that owns the pluggy ``PluginManager`` and the component tables.
 
 Discovery: every entry point in the ``mtl_pipeline`` group is imported (the built-ins are
-one of them). A plugin that fails to import, declares another API version, returns the
-wrong thing from a hook, or registers a name another plugin already took, stops the run
-with an error naming the plugin. ``MTL_PIPELINE_DISABLE_PLUGINS=name1,name2`` skips
-plugins by entry-point name before they are imported.
+one of them, entry point ``builtins``). A plugin that fails to import, declares another API
+version, implements a hook that does not exist, returns the wrong thing from a hook, or
+registers a name another plugin already took, stops the run with an error naming the
+plugin (and, for imports, its entry point, package and the exception).
+
+``MTL_PIPELINE_DISABLE_PLUGINS=name1,name2`` skips plugins by entry-point name before they
+are imported; ``*`` skips every plugin except the built-ins.
 
 Trust model: only code from installed distributions' entry points is ever imported; no
-config string is evaluated or used as an import path.
+config string is evaluated or used as an import path. A config names a component, and the
+name is looked up in the tables the installed plugins filled.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata as md
 import logging
@@ -30,6 +35,8 @@ from mtl_pipeline.hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, MTLHookSpecs
 logger = logging.getLogger(__name__)
 
 DISABLE_ENV_VAR = "MTL_PIPELINE_DISABLE_PLUGINS"
+#: In ``MTL_PIPELINE_DISABLE_PLUGINS``: every plugin except the built-ins.
+DISABLE_ALL_THIRD_PARTY = "*"
 BUILTIN_PLUGIN = "builtins"
 
 #: kind -> (registration hook, "module:BaseClass" every component must derive from, or None)
@@ -41,6 +48,9 @@ KINDS: dict[str, tuple[str, str | None]] = {
     "metric": ("register_metrics", "mtl_pipeline.metrics.base:Metric"),
     "task_type": ("register_task_types", "mtl_pipeline.task_types.base:TaskType"),
 }
+
+#: Hooks the trainer calls during training (they return nothing).
+OBSERVER_HOOKS = ("on_train_start", "on_step_end", "on_evaluation", "on_train_end")
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,12 @@ def _disabled_plugins() -> set[str]:
     return {n.strip() for n in os.environ.get(DISABLE_ENV_VAR, "").split(",") if n.strip()}
 
 
+def _is_disabled(name: str, disabled: set[str]) -> bool:
+    if name in disabled:
+        return True
+    return DISABLE_ALL_THIRD_PARTY in disabled and name != BUILTIN_PLUGIN
+
+
 def _check_api_version(plugin_name: str, module: Any, origin: str) -> None:
     declared = getattr(module, "MTL_PIPELINE_API_VERSION", None)
     if declared is None:
@@ -78,12 +94,63 @@ def _check_api_version(plugin_name: str, module: Any, origin: str) -> None:
             f"Plugin {plugin_name!r} ({origin}) does not declare MTL_PIPELINE_API_VERSION; "
             f"set MTL_PIPELINE_API_VERSION = {PLUGIN_API_VERSION} in the plugin module."
         )
-    if declared != PLUGIN_API_VERSION:
+    # bool is an int subclass: `True == 1` must not pass for a version number.
+    if type(declared) is not int or declared != PLUGIN_API_VERSION:
         raise PluginError(
             f"Plugin {plugin_name!r} ({origin}) was written for plugin API version {declared!r}, "
             f"but this mtl_pipeline provides version {PLUGIN_API_VERSION}. Upgrade the plugin or "
             f"mtl_pipeline, or disable it with {DISABLE_ENV_VAR}={plugin_name}."
         )
+
+
+class ObserverRelay:
+    """``plugin_manager.hook`` for the trainer, naming the plugin when an observer raises.
+
+    pluggy would let the bare exception escape from deep inside its call loop; after an
+    hour of training the person reading it should see which plugin to fix or disable.
+    Attributes other than the observer hooks are the plugin manager's own hook callers.
+    """
+
+    def __init__(self, plugin_manager: pluggy.PluginManager, origins: dict[str, str]) -> None:
+        self._pm = plugin_manager
+        self._origins = origins
+
+    def __getattr__(self, name: str) -> Any:
+        caller = getattr(self._pm.hook, name)
+        if name not in OBSERVER_HOOKS:
+            return caller
+
+        def call(**kwargs: Any) -> list[Any]:
+            try:
+                return caller(**kwargs)
+            except PluginError:
+                raise
+            except Exception as exc:
+                plugin = _culprit(caller, exc)
+                if plugin is None:
+                    raise
+                origin = self._origins.get(plugin, "?")
+                raise PluginError(
+                    f"Plugin {plugin!r} ({origin}) raised in {name}(): {type(exc).__name__}: "
+                    f"{exc}. Fix it, or disable it with {DISABLE_ENV_VAR}={plugin}."
+                ) from exc
+
+        return call
+
+
+def _culprit(caller: Any, exc: BaseException) -> str | None:
+    """The plugin whose hook implementation the exception passed through."""
+    codes = {
+        getattr(impl.function, "__code__", None): impl.plugin_name
+        for impl in caller.get_hookimpls()
+    }
+    tb = exc.__traceback__
+    while tb is not None:
+        plugin = codes.get(tb.tb_frame.f_code)
+        if plugin is not None:
+            return plugin
+        tb = tb.tb_next
+    return None
 
 
 class Registry:
@@ -92,10 +159,14 @@ class Registry:
     def __init__(self, plugin_manager: pluggy.PluginManager, origins: dict[str, str]) -> None:
         self.plugin_manager = plugin_manager
         self.origins = origins
+        #: Installed plugins skipped because of MTL_PIPELINE_DISABLE_PLUGINS.
+        self.disabled = disabled_plugins()
         self._tables: dict[str, dict[str, ComponentEntry]] = {kind: {} for kind in KINDS}
+        self._hook = ObserverRelay(plugin_manager, origins)
         for kind, (hook_name, base_spec) in KINDS.items():
             base = _import_base(base_spec) if base_spec else None
             hook = getattr(plugin_manager.hook, hook_name)
+            # pluggy lists implementations in registration order (built-ins first).
             for impl in hook.get_hookimpls():
                 plugin_name = plugin_manager.get_name(impl.plugin) or repr(impl.plugin)
                 try:
@@ -103,7 +174,7 @@ class Registry:
                 except Exception as exc:
                     raise PluginError(
                         f"Plugin {plugin_name!r} ({origins.get(plugin_name, '?')}) raised in "
-                        f"{hook_name}(): {exc!r}"
+                        f"{hook_name}(): {type(exc).__name__}: {exc}"
                     ) from exc
                 self._add_all(kind, hook_name, plugin_name, result, base)
 
@@ -126,7 +197,7 @@ class Registry:
             )
             if not ok_type or not isinstance(name, str) or not name:
                 expected = (
-                    f"an instance of {base.__name__}"
+                    f"an instance of {base.__module__}.{base.__name__}"
                     if kind == "metric"
                     else f"a subclass of {base.__module__}.{base.__name__}"
                 )
@@ -153,8 +224,10 @@ class Registry:
         if name not in table:
             available = ", ".join(f"{n} ({e.plugin})" for n, e in sorted(table.items()))
             location = f"{where}: " if where else ""
+            close = difflib.get_close_matches(str(name), list(table), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise UnknownComponentError(
-                f"{location}unknown {kind} {name!r}. Available {kind}s (plugin): "
+                f"{location}unknown {kind} {name!r}.{hint} Available {kind}s (plugin): "
                 f"{available or 'none'}."
             )
         return table[name]
@@ -168,33 +241,54 @@ class Registry:
     # --- observer hooks -------------------------------------------------------------
     @property
     def hook(self) -> Any:
-        return self.plugin_manager.hook
+        """Call observers as ``registry.hook.on_step_end(step=..., logs=...)``."""
+        return self._hook
+
+
+def disabled_plugins() -> list[str]:
+    """Installed plugins (entry-point names) that the disable switch currently skips."""
+    disabled = _disabled_plugins()
+    names = {ep.name for ep in md.entry_points(group=ENTRY_POINT_GROUP)} | {BUILTIN_PLUGIN}
+    return sorted(n for n in names if _is_disabled(n, disabled))
 
 
 def _load_entry_point_plugins(pm: pluggy.PluginManager) -> dict[str, str]:
     origins: dict[str, str] = {}
     disabled = _disabled_plugins()
-    eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
-    seen: set[str] = set()
-    for ep in eps:
-        if ep.name in seen:  # the same distribution found twice on sys.path
-            continue
-        seen.add(ep.name)
-        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown distribution"
-        origin = f"entry point {ep.name} = {ep.value}, package {dist}"
-        if ep.name in disabled:
-            logger.info("Plugin %r disabled by %s", ep.name, DISABLE_ENV_VAR)
+    # importlib.metadata already lists a distribution found twice on sys.path only once.
+    by_name: dict[str, md.EntryPoint] = {}
+    for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        other = by_name.get(ep.name)
+        if other is None:
+            by_name[ep.name] = ep
+        elif (_dist_name(other), other.value) != (_dist_name(ep), ep.value):
+            raise PluginError(
+                f"Plugin name {ep.name!r} is claimed by two entry points: {_origin(other)} and "
+                f"{_origin(ep)}. Entry-point names in group {ENTRY_POINT_GROUP!r} must be "
+                "unique; uninstall one of the packages."
+            )
+    known = set(by_name) | {BUILTIN_PLUGIN}
+    unknown = sorted(disabled - known - {DISABLE_ALL_THIRD_PARTY})
+    if unknown:
+        logger.warning(
+            "%s names plugin(s) %s that are not installed; installed plugins: %s.",
+            DISABLE_ENV_VAR, ", ".join(unknown), ", ".join(sorted(known)),
+        )
+    for name, ep in by_name.items():
+        origin = _origin(ep)
+        if _is_disabled(name, disabled):
+            logger.info("Plugin %r disabled by %s", name, DISABLE_ENV_VAR)
             continue
         try:
             plugin = ep.load()
         except Exception as exc:
             raise PluginError(
-                f"Plugin {ep.name!r} failed to import ({origin}): {type(exc).__name__}: {exc}. "
-                f"Fix or uninstall it, or disable it with {DISABLE_ENV_VAR}={ep.name}."
+                f"Plugin {name!r} failed to import ({origin}): {type(exc).__name__}: {exc}. "
+                f"Fix or uninstall it, or disable it with {DISABLE_ENV_VAR}={name}."
             ) from exc
-        _register(pm, ep.name, plugin, origin)
-        origins[ep.name] = origin
-    if BUILTIN_PLUGIN not in origins and BUILTIN_PLUGIN not in disabled:
+        _register(pm, name, plugin, origin)
+        origins[name] = origin
+    if BUILTIN_PLUGIN not in origins and not _is_disabled(BUILTIN_PLUGIN, disabled):
         # Running from a source tree whose package metadata is not installed: the
         # built-ins are still registered as an ordinary plugin, just found by module name.
         module = importlib.import_module("mtl_pipeline.builtin_plugin")
@@ -204,16 +298,49 @@ def _load_entry_point_plugins(pm: pluggy.PluginManager) -> dict[str, str]:
     return origins
 
 
+def _dist_name(ep: md.EntryPoint) -> str | None:
+    return ep.dist.name if ep.dist is not None else None
+
+
+def _origin(ep: md.EntryPoint) -> str:
+    dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown distribution"
+    return f"entry point {ep.name} = {ep.value}, package {dist}"
+
+
 def _register(pm: pluggy.PluginManager, name: str, plugin: ModuleType | Any, origin: str) -> None:
     _check_api_version(name, plugin, origin)
     try:
         pm.register(plugin, name=name)
     except (ValueError, pluggy.PluginValidationError) as exc:
         raise PluginError(f"Plugin {name!r} ({origin}) could not be registered: {exc}") from exc
+    callers = pm.get_hookcallers(plugin) or []
+    unknown = sorted(c.name for c in callers if not c.has_spec())
+    if unknown:
+        pm.unregister(plugin)
+        hooks = sorted(h for h in dir(MTLHookSpecs) if not h.startswith("_"))
+        hints = []
+        for hook in unknown:
+            close = difflib.get_close_matches(hook, hooks, n=1)
+            hints.append(f"{hook} (did you mean {close[0]}?)" if close else hook)
+        raise PluginError(
+            f"Plugin {name!r} ({origin}) implements unknown hook(s): {', '.join(hints)}. "
+            f"The hooks of plugin API version {PLUGIN_API_VERSION} are: {', '.join(hooks)}."
+        )
+    if not callers:
+        logger.warning(
+            "Plugin %r (%s) implements no %s hooks; mark its functions with "
+            "mtl_pipeline.hookspecs.hookimpl.", name, origin, PROJECT_NAME,
+        )
 
 
-def build_plugin_manager(extra_plugins: dict[str, Any] | None = None) -> tuple[pluggy.PluginManager, dict[str, str]]:
-    """A fresh manager with every installed plugin (plus ``extra_plugins``, for tests)."""
+def build_plugin_manager(
+    extra_plugins: dict[str, Any] | None = None,
+) -> tuple[pluggy.PluginManager, dict[str, str]]:
+    """A fresh manager with every installed plugin (plus ``extra_plugins``, for tests).
+
+    Returns ``(plugin_manager, origins)``; ``origins`` maps each registered plugin name to
+    where it came from (entry point and package, or the object for ``extra_plugins``).
+    """
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(MTLHookSpecs)
     origins = _load_entry_point_plugins(pm)
@@ -238,8 +365,13 @@ def get_registry() -> Registry:
 
 
 def reset_registry(extra_plugins: dict[str, Any] | None = None) -> Registry | None:
-    """Drop the cached registry; with ``extra_plugins``, rebuild it including them."""
+    """Drop the cached registry; with ``extra_plugins``, rebuild it including them.
+
+    Tests call it after changing ``sys.path`` or the disable switch, and again afterwards,
+    so that the next ``get_registry()`` rediscovers the installed plugins.
+    """
     global _registry
     with _lock:
         _registry = Registry(*build_plugin_manager(extra_plugins)) if extra_plugins else None
         return _registry
+

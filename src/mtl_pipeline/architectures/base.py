@@ -68,6 +68,17 @@ class Architecture(nn.Module, Component, ABC):
         self.task_specs = {spec.name: spec for spec in tasks}
         self.hidden_size = int(encoder.config.hidden_size)
 
+    @classmethod
+    def check_options(cls, options: BaseModel, task_names: list[str], encoder_config: Any) -> None:
+        """Cross-check options against the run's tasks and encoder config (task names,
+        layer indices, divisibility); raise ``ConfigError`` naming the option.
+
+        Why separate from ``Options``: a pydantic model sees one option at a time, not the
+        tasks or the encoder's depth. Architectures call it from their constructor; config
+        validation can call it too (with ``encoders.load_encoder_config``) to fail before
+        any data is read. Default: nothing to check.
+        """
+
     def build_heads(self, hidden_size: int | None = None) -> nn.ModuleDict:
         size = hidden_size or self.hidden_size
         return nn.ModuleDict(

@@ -3,16 +3,37 @@
 Multi-word token ranges (``3-4``) and empty nodes (``5.1``) are skipped, as UD's own
 evaluation does for UPOS. Each sentence becomes one record with list columns ``tokens``,
 ``upos``, ``xpos``, ``lemmas``, ``deprel`` and ``_row`` = the line of its first token.
+
+The checks are the ones that would otherwise misalign tags silently: every token line has
+ten tab-separated fields, word IDs count 1, 2, 3... within a sentence, range and empty-node
+IDs are well formed, and the fields that become columns are not blank (CoNLL-U writes
+``_`` for "no value").
 """
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from mtl_pipeline.errors import DataError
-from mtl_pipeline.readers.base import ROW_COLUMN, Reader, decode_utf8, read_bytes
+from mtl_pipeline.readers.base import (
+    COLUMNS_FROM,
+    ROW_COLUMN,
+    Reader,
+    decode_utf8,
+    no_rows_error,
+    preview,
+    read_bytes,
+)
 
-_FIELDS = 10
+_FIELD_NAMES = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
+_FIELDS = len(_FIELD_NAMES)
+_WORD_ID = re.compile(r"[0-9]+")
+_RANGE_ID = re.compile(r"([0-9]+)-([0-9]+)")
+_EMPTY_NODE_ID = re.compile(r"[0-9]+\.[0-9]+")
+#: (field index, column) for the fields a record keeps.
+_KEPT = ((1, "tokens"), (2, "lemmas"), (3, "upos"), (4, "xpos"), (7, "deprel"))
 
 
 class ConlluReader(Reader):
@@ -20,7 +41,7 @@ class ConlluReader(Reader):
     description = "CoNLL-U sentences: tokens plus UPOS/XPOS/lemma/deprel lists."
 
     def read(self, path: str) -> pd.DataFrame:
-        text = decode_utf8(path, read_bytes(path))
+        text = decode_utf8(path, read_bytes(path, "CoNLL-U sentences"))
         sentences: list[dict[str, object]] = []
         current: dict[str, list[str]] | None = None
         start_line = 0
@@ -39,33 +60,53 @@ class ConlluReader(Reader):
                 continue
             if line.startswith("#"):
                 continue
+            where = f"{path}: line {lineno}"
             fields = line.split("\t")
             if len(fields) != _FIELDS:
                 raise DataError(
-                    f"{path}: line {lineno}: expected {_FIELDS} tab-separated CoNLL-U fields "
-                    f"(ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC), found {len(fields)}."
+                    f"{where}: expected {_FIELDS} tab-separated CoNLL-U fields "
+                    f"({' '.join(_FIELD_NAMES)}), found {len(fields)}: {preview(line)}."
                 )
             token_id = fields[0]
-            if "-" in token_id or "." in token_id:
+            if _EMPTY_NODE_ID.fullmatch(token_id):
                 continue
-            if not token_id.isdigit():
-                raise DataError(f"{path}: line {lineno}: field ID: expected an integer, found {token_id!r}.")
+            multiword = _RANGE_ID.fullmatch(token_id)
+            if multiword:
+                first, last = int(multiword[1]), int(multiword[2])
+                if first != expected_id or last <= first:
+                    raise DataError(
+                        f"{where}: field ID: expected a multi-word range {expected_id}-N with "
+                        f"N > {expected_id}, found {token_id!r}."
+                    )
+                continue
+            if not _WORD_ID.fullmatch(token_id):
+                raise DataError(
+                    f"{where}: field ID: expected an integer word ID (or a range like 3-4, "
+                    f"or an empty node like 5.1), found {token_id!r}."
+                )
             if current is None:
-                current = {"tokens": [], "upos": [], "xpos": [], "lemmas": [], "deprel": []}
+                current = {column: [] for _, column in _KEPT}
                 start_line, expected_id = lineno, 1
             if int(token_id) != expected_id:
+                hint = (
+                    " (a blank line must separate sentences)"
+                    if int(token_id) == 1
+                    else ""
+                )
                 raise DataError(
-                    f"{path}: line {lineno}: field ID: expected token {expected_id}, found {token_id}."
+                    f"{where}: field ID: expected word {expected_id}, found {token_id}{hint}."
                 )
             expected_id += 1
-            if not fields[1]:
-                raise DataError(f"{path}: line {lineno}: field FORM is empty.")
-            current["tokens"].append(fields[1])
-            current["lemmas"].append(fields[2])
-            current["upos"].append(fields[3])
-            current["xpos"].append(fields[4])
-            current["deprel"].append(fields[7])
+            for index, column in _KEPT:
+                if not fields[index].strip():
+                    raise DataError(
+                        f"{where}: field {_FIELD_NAMES[index]}: empty; expected a value "
+                        "(CoNLL-U writes `_` for none)."
+                    )
+                current[column].append(fields[index])
         close()
         if not sentences:
-            raise DataError(f"{path}: no sentences found; expected CoNLL-U token lines.")
-        return pd.DataFrame(sentences)
+            raise no_rows_error(path, "(no token lines)")
+        frame = pd.DataFrame(sentences)
+        frame.attrs[COLUMNS_FROM] = "the CoNLL-U reader (tokens, lemmas, upos, xpos, deprel)"
+        return frame

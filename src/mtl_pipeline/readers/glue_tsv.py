@@ -12,7 +12,16 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from mtl_pipeline.errors import DataError
-from mtl_pipeline.readers.base import ROW_COLUMN, Reader, decode_utf8, read_bytes
+from mtl_pipeline.readers.base import (
+    COLUMNS_FROM,
+    ROW_COLUMN,
+    Reader,
+    check_header,
+    decode_utf8,
+    no_rows_error,
+    preview,
+    read_bytes,
+)
 
 
 class GlueTsvOptions(BaseModel):
@@ -20,7 +29,8 @@ class GlueTsvOptions(BaseModel):
 
     header: bool = True
     columns: list[str] | None = None
-    """Column names, required when ``header`` is false (CoLA)."""
+    """Column names, required when ``header`` is false (CoLA); with a header, they rename
+    its columns (same count required)."""
 
 
 class GlueTsvReader(Reader):
@@ -36,9 +46,24 @@ class GlueTsvReader(Reader):
         lines = [line[:-1] if line.endswith("\r") else line for line in lines]
         first_data_line = 1
         if opts.header:
+            if not lines[0].strip():
+                raise DataError(
+                    f"{path}: line 1: header line is blank; expected tab-separated column "
+                    "names (for a file without a header set reader option `header: false` "
+                    "and list `columns`)."
+                )
             header = [h.strip() for h in lines[0].split("\t")]
+            check_header(path, header)
+            columns_from = "line 1 (header)"
             if opts.columns and opts.columns != header:
+                if len(opts.columns) != len(header):
+                    raise DataError(
+                        f"{path}: line 1: reader option `columns` names {len(opts.columns)} "
+                        f"columns {opts.columns} but the header has {len(header)} "
+                        f"{header}; expected the same number."
+                    )
                 header = opts.columns
+                columns_from = "reader option `columns` (renaming the header on line 1)"
             first_data_line = 2
             body = lines[1:]
         else:
@@ -48,25 +73,28 @@ class GlueTsvReader(Reader):
                     "list the column names in reader options."
                 )
             header, body = opts.columns, lines
-        if len(set(header)) != len(header):
-            raise DataError(f"{path}: line 1: duplicate column names in header {header}.")
-        if not body:
-            raise DataError(f"{path}: has a header but no data rows.")
+            check_header(path, header, line=None)
+            columns_from = "reader option `columns`"
         width = len(header)
         records: list[list[str]] = []
         rows: list[int] = []
         for offset, line in enumerate(body):
             lineno = first_data_line + offset
-            if not line.strip():
+            # A blank line is a gap, not a record; in a one-column file a line of spaces is
+            # kept, so that it fails as empty text instead of vanishing.
+            if not line or (width > 1 and not line.strip()):
                 continue
             fields = line.split("\t")
             if len(fields) != width:
                 raise DataError(
                     f"{path}: line {lineno}: expected {width} tab-separated fields "
-                    f"({', '.join(header)}), found {len(fields)}."
+                    f"({', '.join(header)}), found {len(fields)}: {preview(fields)}."
                 )
             records.append(fields)
             rows.append(lineno)
+        if not records:
+            raise no_rows_error(path, "after the header on line 1" if opts.header else "")
         frame = pd.DataFrame(records, columns=header, dtype=object)
         frame[ROW_COLUMN] = rows
+        frame.attrs[COLUMNS_FROM] = columns_from
         return frame

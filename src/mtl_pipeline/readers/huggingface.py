@@ -13,7 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from mtl_pipeline.errors import DataError
-from mtl_pipeline.readers.base import ROW_COLUMN, Reader
+from mtl_pipeline.readers.base import COLUMNS_FROM, ROW_COLUMN, Reader, no_rows_error
 
 
 def _split(path: str) -> tuple[str, str | None]:
@@ -24,12 +24,13 @@ def _split(path: str) -> tuple[str, str | None]:
 def _to_frame(dataset: object, path: str) -> pd.DataFrame:
     frame = dataset.to_pandas()  # type: ignore[attr-defined]
     frame = frame.reset_index(drop=True)
-    for column in frame.columns:  # list features come back as numpy arrays
-        if len(frame) and hasattr(frame[column].iloc[0], "tolist") and frame[column].dtype == object:
-            frame[column] = frame[column].map(lambda v: v.tolist() if hasattr(v, "tolist") else v)
     if frame.empty:
-        raise DataError(f"{path}: the dataset split is empty.")
+        raise no_rows_error(path, "(the dataset split is empty)")
+    for column in frame.columns:  # list features come back as numpy arrays
+        if hasattr(frame[column].iloc[0], "tolist") and frame[column].dtype == object:
+            frame[column] = frame[column].map(lambda v: v.tolist() if hasattr(v, "tolist") else v)
     frame[ROW_COLUMN] = range(1, len(frame) + 1)
+    frame.attrs[COLUMNS_FROM] = "the dataset's features"
     return frame
 
 
@@ -46,14 +47,29 @@ class HfDiskReader(Reader):
         try:
             data = load_from_disk(base)
         except Exception as exc:
-            raise DataError(f"{base}: not a dataset saved with save_to_disk: {exc}.") from None
+            reason = str(exc).rstrip(".")
+            raise DataError(
+                f"{base}: not a dataset saved with save_to_disk ({type(exc).__name__}: "
+                f"{reason}); expected a Dataset or DatasetDict folder."
+            ) from None
         if isinstance(data, DatasetDict):
-            if split is None or split not in data:
+            available = ", ".join(data) or "none"
+            if split is None:
                 raise DataError(
                     f"{path}: a DatasetDict needs a split as `{base}#<split>`; "
-                    f"available splits: {', '.join(data)}."
+                    f"available splits: {available}."
+                )
+            if split not in data:
+                raise DataError(
+                    f"{path}: split {split!r} not found; expected one of: {available}."
                 )
             data = data[split]
+        elif split is not None:
+            # Silently ignoring `#validation` would evaluate on the training data.
+            raise DataError(
+                f"{path}: asks for split {split!r}, but {base} is a single Dataset without "
+                f"splits; expected `{base}` alone, or a DatasetDict."
+            )
         return _to_frame(data, path)
 
 
@@ -75,11 +91,20 @@ class HfHubReader(Reader):
         opts: HfHubOptions = self.options  # type: ignore[assignment]
         base, split = _split(path)
         try:
-            data = datasets.load_dataset(base, opts.config, split=split or "train", revision=opts.revision)
+            data = datasets.load_dataset(
+                base, opts.config, split=split or "train", revision=opts.revision
+            )
         except Exception as exc:
             offline = any(
                 word in f"{type(exc).__name__} {exc}".lower()
-                for word in ("offline", "connection", "resolve", "network", "couldn't reach", "timed out")
+                for word in (
+                    "offline",
+                    "connection",
+                    "resolve",
+                    "network",
+                    "couldn't reach",
+                    "timed out",
+                )
             )
             hint = (
                 " The hub could not be reached (offline?). Save the dataset with "
@@ -87,5 +112,8 @@ class HfHubReader(Reader):
                 if offline
                 else ""
             )
-            raise DataError(f"{path}: datasets.load_dataset failed: {type(exc).__name__}: {exc}.{hint}") from None
+            reason = str(exc).rstrip(".")
+            raise DataError(
+                f"{path}: datasets.load_dataset failed: {type(exc).__name__}: {reason}.{hint}"
+            ) from None
         return _to_frame(data, path)

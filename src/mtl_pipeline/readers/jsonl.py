@@ -1,4 +1,9 @@
-"""JSON Lines: one JSON object per line."""
+"""JSON Lines: one JSON object per line.
+
+Only ``\\n`` ends a record (``str.splitlines`` would also split on U+2028 and other
+separators that are legal, unescaped, inside a JSON string). Keys may differ between
+lines; a key absent from a line reads as missing, which ingestion reports for that line.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,31 @@ import json
 import pandas as pd
 
 from mtl_pipeline.errors import DataError
-from mtl_pipeline.readers.base import ROW_COLUMN, Reader, decode_utf8, read_bytes
+from mtl_pipeline.readers.base import (
+    COLUMNS_FROM,
+    ROW_COLUMN,
+    Reader,
+    decode_utf8,
+    no_rows_error,
+    preview,
+    read_bytes,
+)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``json.loads`` keeps the last of two equal keys; a record saying both is ambiguous."""
+    obj: dict[str, object] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
 
 
 class JsonLinesReader(Reader):
@@ -16,19 +45,42 @@ class JsonLinesReader(Reader):
 
     def read(self, path: str) -> pd.DataFrame:
         records, rows = [], []
-        for lineno, line in enumerate(decode_utf8(path, read_bytes(path)).split("\n"), start=1):
+        text = decode_utf8(path, read_bytes(path, "one JSON object per line"))
+        for lineno, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line, object_pairs_hook=_no_duplicates)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {lineno}: invalid JSON: {exc.msg} (column {exc.colno}).") from None
+                raise DataError(
+                    f"{path}: line {lineno}: invalid JSON: {exc.msg} (column {exc.colno}); "
+                    f"expected one JSON object per line, found {preview(line)}."
+                ) from None
+            except _DuplicateKey as exc:
+                raise DataError(
+                    f"{path}: line {lineno}: field {exc.key}: key appears twice in one object; "
+                    "expected each key once."
+                ) from None
+            except RecursionError:
+                raise DataError(
+                    f"{path}: line {lineno}: JSON nested too deeply; expected a flat object."
+                ) from None
             if not isinstance(obj, dict):
                 raise DataError(
-                    f"{path}: line {lineno}: expected a JSON object, found {type(obj).__name__}."
+                    f"{path}: line {lineno}: expected a JSON object, found "
+                    f"{type(obj).__name__} {preview(obj)}."
                 )
             records.append(obj)
             rows.append(lineno)
+        if not records:
+            raise no_rows_error(path)
         frame = pd.DataFrame.from_records(records)
+        if ROW_COLUMN in frame.columns:
+            line = next(r for r, obj in zip(rows, records, strict=True) if ROW_COLUMN in obj)
+            raise DataError(
+                f"{path}: line {line}: key {ROW_COLUMN!r} is reserved for the line number; "
+                "expected other key names."
+            )
         frame[ROW_COLUMN] = rows
+        frame.attrs[COLUMNS_FROM] = "the objects' keys"
         return frame

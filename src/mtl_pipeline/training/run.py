@@ -6,6 +6,8 @@ same code path as ``kedro run``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import random
 from typing import Any
@@ -20,6 +22,7 @@ from mtl_pipeline.modeling.multitask_model import MultiTaskModel, TaskMeta, buil
 from mtl_pipeline.registry import get_registry
 from mtl_pipeline.samplers.factory import build_sampler
 from mtl_pipeline.training.batching import TokenizedSplit
+from mtl_pipeline.training.checkpoint import Checkpointer
 from mtl_pipeline.training.trainer import Trainer, TrainTask
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,21 @@ def task_meta(name: str, cfg: TaskConfig, label_info: dict[str, Any]) -> TaskMet
         name=name, type=cfg.type, level=label_info["level"], labels=list(label_info["labels"]),
         metrics=list(cfg.metrics), head=dict(cfg.head),
     )
+
+
+#: Settings that do not change the computation, so a resumed run may differ in them.
+_NOT_FINGERPRINTED = {"progress_bar", "log_every", "checkpoint_every", "checkpoint_dir", "keep_checkpoints", "resume", "num_threads"}
+
+
+def run_fingerprint(model_cfg: ModelConfig, train_cfg: TrainingConfig, task_cfgs: dict[str, TaskConfig], tasks: dict[str, TrainTask]) -> str:
+    """Hash of everything a checkpoint's validity depends on: config and data."""
+    document = {
+        "model": model_cfg.model_dump(mode="json"),
+        "training": {k: v for k, v in train_cfg.model_dump(mode="json").items() if k not in _NOT_FINGERPRINTED},
+        "tasks": {n: c.model_dump(mode="json") for n, c in task_cfgs.items()},
+        "data": {n: [len(t.train), t.train.num_tokens, int(t.train.ids.sum()), len(t.dev)] for n, t in tasks.items()},
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def run_training(
@@ -71,7 +89,17 @@ def run_training(
         )
     weighting = build_weighting(train_cfg, list(task_data))
     sampler = build_sampler(train_cfg, {n: len(t.train) for n, t in train_tasks.items()})
-    trainer = Trainer(architecture, train_tasks, train_cfg, weighting, sampler, tokenizer.pad_token_id, hook=registry.hook)
+    checkpointer = Checkpointer(
+        train_cfg.checkpoint_dir,
+        every=train_cfg.checkpoint_every,
+        keep=train_cfg.keep_checkpoints,
+        fingerprint=run_fingerprint(model_cfg, train_cfg, task_cfgs, train_tasks),
+        resume=train_cfg.resume,
+    )
+    trainer = Trainer(
+        architecture, train_tasks, train_cfg, weighting, sampler, tokenizer.pad_token_id,
+        hook=registry.hook, checkpointer=checkpointer,
+    )
     logger.info(
         "Training %s on %s for %d steps (device %s, precision %s, loss %s, sampler %s).",
         model_cfg.architecture.name, ", ".join(train_tasks), train_cfg.max_steps, trainer.device,

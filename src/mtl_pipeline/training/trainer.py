@@ -70,6 +70,7 @@ class Trainer:
         sampler: Any,
         pad_id: int,
         hook: Any | None = None,
+        checkpointer: Any | None = None,
     ) -> None:
         self.architecture = architecture
         self.tasks = tasks
@@ -96,6 +97,11 @@ class Trainer:
         self.shared_params = [p for p in architecture.shared_parameters() if p.requires_grad]
         self.step = 0
         self.history: dict[str, Any] = {"steps": [], "evaluations": [], "skipped_steps": []}
+        self.best_score, self.best_step = -math.inf, 0
+        self.best_metrics: dict[str, dict[str, float]] = {}
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self._ema: dict[str, float] = {}
+        self.checkpointer = checkpointer
 
     # --- setup ------------------------------------------------------------------------
     def _build_optimizer(self) -> torch.optim.Optimizer:
@@ -245,48 +251,62 @@ class Trainer:
 
         cfg = self.config
         self.architecture.train()
-        best_score, best_step, best_metrics, best_state = -math.inf, 0, {}, None
-        ema: dict[str, float] = {}
-        started = time.perf_counter()
+        if self.checkpointer is not None:
+            self.checkpointer.resume(self)
+        started = time.perf_counter() - self.history.get("seconds", 0.0)
         if self.hook is not None:
             self.hook.on_train_start(
                 run_info={"config": cfg.model_dump(), "tasks": list(self.tasks), "device": str(self.device), "precision": self.precision}
             )
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not cfg.progress_bar, desc="training", unit="step", mininterval=1.0, dynamic_ncols=True)
         while self.step < cfg.max_steps:
+            # --- issue 6: record the sampler's distribution for the report (pure; no RNG use) ---
+            if self.step % cfg.log_every == 0:
+                self.history.setdefault("sampler_probabilities", []).append(
+                    {"step": self.step + 1, "probabilities": self.sampler.probabilities(self.step)}
+                )
+            # --- end issue 6 ---
             logs = self.train_step()
             self.step += 1
             self.history["steps"].append(logs)
             for t, v in logs["losses"].items():
                 if math.isfinite(v):
-                    ema[t] = v if t not in ema else 0.9 * ema[t] + 0.1 * v
+                    self._ema[t] = v if t not in self._ema else 0.9 * self._ema[t] + 0.1 * v
             bar.update(1)
             if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
-                bar.set_postfix({t: f"{v:.3f}" for t, v in sorted(ema.items())}, refresh=False)
+                bar.set_postfix({t: f"{v:.3f}" for t, v in sorted(self._ema.items())}, refresh=False)
             if self.hook is not None:
                 self.hook.on_step_end(step=self.step, logs=logs)
-            due = cfg.eval_every and self.step % cfg.eval_every == 0
-            if due or self.step == cfg.max_steps:
-                metrics = self.evaluate(cfg.eval_max_examples)
-                score = mean_main_score(metrics, self.tasks)
-                self.history["evaluations"].append({"step": self.step, "metrics": metrics, "score": score})
-                self.sampler.observe(self.step, {t: m[self.tasks[t].main_metric.name] for t, m in metrics.items()})
-                if self.hook is not None:
-                    self.hook.on_evaluation(step=self.step, metrics=metrics)
-                logger.info("step %d: mean main metric %.4f %s", self.step, score, _brief(metrics, self.tasks))
-                if score > best_score:
-                    best_score, best_step, best_metrics = score, self.step, metrics
-                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.architecture.state_dict().items()}
+            if (cfg.eval_every and self.step % cfg.eval_every == 0) or self.step == cfg.max_steps:
+                self._evaluate_and_select()
+            self.history["seconds"] = time.perf_counter() - started
+            if self.checkpointer is not None and self.checkpointer.due(self.step):
+                self.checkpointer.save(self)
         bar.close()
-        if best_state is not None and best_step != self.step:
-            self.architecture.load_state_dict(best_state)
+        if self.best_state is not None and self.best_step != self.step:
+            self.architecture.load_state_dict(self.best_state)
         seconds = time.perf_counter() - started
         self.history.update(
-            {"best_step": best_step, "best_score": best_score, "seconds": seconds, "device": str(self.device), "precision": self.precision}
+            {"best_step": self.best_step, "best_score": self.best_score, "seconds": seconds, "device": str(self.device), "precision": self.precision}
         )
         if self.hook is not None:
-            self.hook.on_train_end(summary={"best_step": best_step, "best_score": best_score, "steps": self.step, "seconds": seconds})
-        return TrainResult(copy.deepcopy(self.history), best_step, best_score, best_metrics)
+            self.hook.on_train_end(summary={"best_step": self.best_step, "best_score": self.best_score, "steps": self.step, "seconds": seconds})
+        if self.checkpointer is not None:
+            self.checkpointer.finished()
+        return TrainResult(copy.deepcopy(self.history), self.best_step, self.best_score, self.best_metrics)
+
+    def _evaluate_and_select(self) -> None:
+        """Periodic evaluation: log, feed the sampler, keep the best weights in memory."""
+        metrics = self.evaluate(self.config.eval_max_examples)
+        score = mean_main_score(metrics, self.tasks)
+        self.history["evaluations"].append({"step": self.step, "metrics": metrics, "score": score})
+        self.sampler.observe(self.step, {t: m[self.tasks[t].main_metric.name] for t, m in metrics.items()})
+        if self.hook is not None:
+            self.hook.on_evaluation(step=self.step, metrics=metrics)
+        logger.info("step %d: mean main metric %.4f %s", self.step, score, _brief(metrics, self.tasks))
+        if score > self.best_score:
+            self.best_score, self.best_step, self.best_metrics = score, self.step, metrics
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.architecture.state_dict().items()}
 
 
 def _brief(metrics: dict[str, dict[str, float]], tasks: dict[str, TrainTask]) -> str:

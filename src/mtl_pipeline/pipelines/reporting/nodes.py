@@ -77,14 +77,18 @@ def plot_learning_curves(training_history: dict[str, Any]) -> Any:
 
 
 def plot_task_mixture(training_history: dict[str, Any]) -> Any:
-    """Share of each task among the batches drawn so far, over training steps."""
+    """Share of each task among the batches drawn so far, over training steps; beside it,
+    the sampler's probabilities over steps where the trainer recorded them
+    (``history["sampler_probabilities"]``: schedules such as annealed or dynamic show how
+    the distribution moved, which the cumulative shares only hint at)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     steps = training_history.get("steps", [])
-    tasks = sorted({t for s in steps for t in s["tasks"]})
+    recorded = training_history.get("sampler_probabilities") or []
+    tasks = sorted({t for s in steps for t in s["tasks"]} | {t for r in recorded for t in r["probabilities"]})
     counts = dict.fromkeys(tasks, 0)
     xs, shares = [], {t: [] for t in tasks}
     total = 0
@@ -95,10 +99,19 @@ def plot_task_mixture(training_history: dict[str, Any]) -> Any:
         xs.append(entry["step"])
         for task in tasks:
             shares[task].append(counts[task] / total)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    if recorded:
+        fig, (ax, ax_p) = plt.subplots(1, 2, figsize=(12, 4))
+    else:
+        fig, ax = plt.subplots(figsize=(7, 4))
     if xs:
         ax.stackplot(xs, [shares[t] for t in tasks], labels=tasks)
     ax.set(title="task mixture (cumulative share of batches)", xlabel="step", ylabel="share", ylim=(0, 1))
     ax.legend(loc="upper right", fontsize=8)
+    if recorded:
+        px = [r["step"] for r in recorded]
+        for task in tasks:
+            ax_p.step(px, [r["probabilities"].get(task, 0.0) for r in recorded], where="post", label=task)
+        ax_p.set(title="sampler probabilities p_t (per draw)", xlabel="step", ylabel="probability", ylim=(0, 1))
+        ax_p.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig

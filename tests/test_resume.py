@@ -1,0 +1,177 @@
+"""Checkpoints: exact resume, atomic writes, config-change detection, NaN handling."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from mtl_pipeline.errors import TrainingError
+from mtl_pipeline.training import trainer as trainer_module
+from mtl_pipeline.training.run import run_training
+from tests.conftest import run_kedro, tiny_training_params
+
+
+def _state(model) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.architecture.state_dict().items()}
+
+
+def _assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize("kill_after", [1, 3, 5])
+def test_interrupted_then_resumed_equals_uninterrupted(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, kill_after):
+    tasks, task_data = smoke_task_data
+    common = dict(max_steps=6, eval_every=2, checkpoint_every=1, precision="bf16")
+    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(tmp_path / "a"), **common)
+    reference, ref_history = run_training(model_params, training, tasks, task_data)
+
+    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(tmp_path / "b"), **common)
+    original = trainer_module.Trainer.train_step
+
+    def dying_step(self):
+        if self.step == kill_after:
+            raise KeyboardInterrupt("simulated kill")
+        return original(self)
+
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(model_params, training, tasks, task_data)
+    assert json.loads((tmp_path / "b" / "latest.json").read_text())["step"] == kill_after
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", original)
+    resumed, history = run_training(model_params, training, tasks, task_data)
+    _assert_identical(_state(reference), _state(resumed))
+    assert [s["losses"] for s in history["steps"]] == [s["losses"] for s in ref_history["steps"]]
+    assert not (tmp_path / "b").exists(), "a finished run removes its checkpoints"
+
+
+def test_changed_config_does_not_resume(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, caplog):
+    tasks, task_data = smoke_task_data
+    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(tmp_path / "c"), checkpoint_every=1, max_steps=4)
+    original = trainer_module.Trainer.train_step
+
+    def dying_step(self):
+        if self.step == 2:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(model_params, training, tasks, task_data)
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", original)
+    training["learning_rate"] = 1e-3
+    _, history = run_training(model_params, training, tasks, task_data)
+    assert len(history["steps"]) == 4
+    assert "different configuration" in caplog.text
+
+
+def test_unwritable_checkpoint_dir_is_a_clear_error(smoke_task_data, tiny_encoder_dir, tmp_path):
+    tasks, task_data = smoke_task_data
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("a file where the checkpoint directory should be")
+    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(blocker / "ckpt"), checkpoint_every=1)
+    with pytest.raises(TrainingError, match="could not write checkpoint .*ckpt"):
+        run_training(model_params, training, tasks, task_data)
+
+
+def test_kill_during_checkpoint_write_keeps_previous(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch):
+    from mtl_pipeline.training import checkpoint as checkpoint_module
+
+    tasks, task_data = smoke_task_data
+    directory = tmp_path / "d"
+    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(directory), checkpoint_every=1, max_steps=4)
+    original_write = checkpoint_module.Checkpointer._write
+
+    def dying_write(self, trainer, target):
+        if trainer.step == 3:
+            (target / "model.safetensors").write_bytes(b"half written")
+            raise KeyboardInterrupt("killed mid-write")
+        return original_write(self, trainer, target)
+
+    monkeypatch.setattr(checkpoint_module.Checkpointer, "_write", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(model_params, training, tasks, task_data)
+    latest = json.loads((directory / "latest.json").read_text())
+    assert latest["step"] == 2
+    from safetensors.torch import load_file
+
+    assert load_file(str(directory / "step-00000002" / "model.safetensors"))
+
+
+@pytest.mark.parametrize("policy", ["stop", "skip"])
+def test_non_finite_loss(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, policy):
+    tasks, task_data = smoke_task_data
+    from mtl_pipeline.task_types.classification import ClassificationTask
+
+    original = ClassificationTask.loss
+    calls = {"n": 0}
+
+    def poisoned(self, logits, labels):
+        calls["n"] += 1
+        loss = original(self, logits, labels)
+        return loss * float("nan") if calls["n"] == 3 else loss
+
+    monkeypatch.setattr(ClassificationTask, "loss", poisoned)
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, on_nonfinite_loss=policy, checkpoint_dir=str(tmp_path / "e"), checkpoint_every=1, max_steps=5
+    )
+    if policy == "stop":
+        with pytest.raises(TrainingError, match="non-finite loss at step"):
+            run_training(model_params, training, tasks, task_data)
+        assert (tmp_path / "e" / "latest.json").exists(), "the last good checkpoint is kept"
+    else:
+        _, history = run_training(model_params, training, tasks, task_data)
+        assert len(history["skipped_steps"]) == 1
+        assert all(math.isfinite(v) for s in history["steps"] if not s.get("skipped") for v in s["losses"].values())
+
+
+@pytest.mark.slow
+def test_sigkill_real_kedro_run_then_resume_is_byte_identical(project_copy, tiny_encoder_dir, tmp_path):
+    """Kill a real `kedro run` at a random training step; the resumed run's weights match."""
+    import random
+
+    params = (
+        f"model.encoder={tiny_encoder_dir},training.max_steps=30,training.checkpoint_every=1,"
+        "training.eval_every=10,training.precision=fp32,training.batch_size=4"
+    )
+    run_kedro(project_copy, "run", "--env", "smoke", "--params", params)
+    reference = (project_copy / "data/06_models/mtl_model/model.safetensors").read_bytes()
+
+    second = tmp_path / "second"
+    second.mkdir()
+    os.rename(project_copy, second / "project")
+    project = second / "project"
+    for sub in ("02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
+        subprocess.run(["rm", "-rf", str(project / "data" / sub)], check=True)
+    env = {**os.environ, "DO_NOT_TRACK": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kedro", "run", "--env", "smoke", "--params", params],
+        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    target = random.Random(os.getpid()).randint(3, 25)
+    latest = project / "data/06_models/checkpoints/latest.json"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            if json.loads(latest.read_text())["step"] >= target:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert latest.exists()
+    run_kedro(project, "run", "--env", "smoke", "--params", params)
+    resumed = (project / "data/06_models/mtl_model/model.safetensors").read_bytes()
+    assert resumed == reference
