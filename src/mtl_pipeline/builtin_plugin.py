@@ -27,9 +27,31 @@ def register_architectures() -> list[type]:
 
 @hookimpl
 def register_losses() -> list[type]:
+    from mtl_pipeline.losses.cagrad import CAGrad
+    from mtl_pipeline.losses.dwa import DynamicWeightAverage
     from mtl_pipeline.losses.equal import EqualWeighting
+    from mtl_pipeline.losses.gradnorm import GradNorm
+    from mtl_pipeline.losses.imtl import IMTLG
+    from mtl_pipeline.losses.mgda import MGDA
+    from mtl_pipeline.losses.nash_mtl import NashMTL
+    from mtl_pipeline.losses.pcgrad import PCGrad
+    from mtl_pipeline.losses.rlw import RandomLossWeighting
+    from mtl_pipeline.losses.static import StaticWeighting
+    from mtl_pipeline.losses.uncertainty import UncertaintyWeighting
 
-    return [EqualWeighting]
+    return [
+        EqualWeighting,
+        StaticWeighting,
+        UncertaintyWeighting,
+        DynamicWeightAverage,
+        RandomLossWeighting,
+        GradNorm,
+        PCGrad,
+        CAGrad,
+        MGDA,
+        IMTLG,
+        NashMTL,
+    ]
 
 
 @hookimpl

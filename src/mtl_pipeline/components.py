@@ -7,6 +7,7 @@ keys and wrong types fail when the run starts, naming the component and the key.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -33,12 +34,19 @@ class Component:
         try:
             return cls.Options(**(options or {}))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(options)'}: {err['msg']}"
-                f" (got {err.get('input')!r})"
-                for err in exc.errors()
-            )
-            allowed = ", ".join(sorted(cls.Options.model_fields)) or "none"
+            allowed_names = sorted(cls.Options.model_fields)
+            problems = "; ".join(_describe(err, allowed_names) for err in exc.errors())
+            allowed = ", ".join(allowed_names) or "none"
             raise ConfigError(
                 f"{where}: invalid options for {cls.name!r}: {problems}. Options it accepts: {allowed}."
             ) from None
+
+
+def _describe(err: Any, allowed: list[str]) -> str:
+    """One pydantic error as ``key: problem``, with a "did you mean" for a misspelt option."""
+    key = ".".join(str(p) for p in err["loc"]) or "(options)"
+    if err["type"] == "extra_forbidden":
+        hint = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+        return f"{key}: unknown option" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{key}: {message} (got {err.get('input')!r})"

@@ -60,11 +60,32 @@ class TaskConfig(StrictModel):
     validation: str
     text_fields: list[str] = Field(min_length=1, max_length=2)
     label_field: str
-    labels: list[str] | None = None
+    labels: list[str] | None = Field(default=None, min_length=2)
     metrics: list[str] = Field(min_length=1)
     head: dict[str, Any] = Field(default_factory=dict)
     max_train_examples: PositiveInt | None = None
     max_eval_examples: PositiveInt | None = None
+
+    @field_validator("labels")
+    @classmethod
+    def _unique_labels(cls, labels: list[str] | None) -> list[str] | None:
+        # A repeated label would silently get two ids, one of which is never trained.
+        if labels is not None:
+            repeated = sorted({label for label in labels if labels.count(label) > 1})
+            if repeated:
+                raise ValueError(f"expected each label once, found {repeated} more than once")
+        return labels
+
+    @model_validator(mode="after")
+    def _distinct_fields(self) -> TaskConfig:
+        if len(set(self.text_fields)) != len(self.text_fields):
+            raise ValueError(f"text_fields: expected two different columns, found {self.text_fields}")
+        if self.label_field in self.text_fields:
+            raise ValueError(
+                f"label_field: {self.label_field!r} is also in text_fields; expected the label in "
+                "its own column"
+            )
+        return self
 
 
 class IngestionConfig(StrictModel):
@@ -105,7 +126,11 @@ class TrainingConfig(StrictModel):
     device: str = "auto"
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     length_grouping: bool = True
+    max_tokens_per_batch: PositiveInt | None = None
+    compile: bool = False
     loss: ComponentSpec = ComponentSpec(name="equal")
+    #: Every N steps, log pairwise cosine of task gradients (training/gradient_monitor.py); 0 = off.
+    conflict_monitor_every: NonNegativeInt = 0
     sampler: ComponentSpec = ComponentSpec(name="temperature", T=2.0)
     on_nonfinite_loss: Literal["stop", "skip"] = "stop"
     checkpoint_every: NonNegativeInt = 0
@@ -125,10 +150,66 @@ class TrainingConfig(StrictModel):
 
 class EvaluationConfig(StrictModel):
     batch_size: PositiveInt = 128
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
 
 
 class ReportingConfig(StrictModel):
     title: str = "mtl_pipeline run"
+
+
+# --- issue 9: experiment tracking and batch prediction (parameters_tracking.yml,
+# parameters_predict.yml) -------------------------------------------------------------
+class MlflowConfig(StrictModel):
+    """MLflow tracking; off unless ``enabled`` (the ``mlflow`` extra must be installed)."""
+
+    enabled: bool = Field(default=False, description="Log this run to MLflow.")
+    tracking_uri: str = Field(
+        default="sqlite:///mlruns.db",
+        description="MLflow tracking URI; a relative sqlite path is resolved against the project.",
+    )
+    experiment_name: str = Field(default="mtl_pipeline", min_length=1, description="MLflow experiment.")
+    run_name: str | None = Field(default=None, description="MLflow run name (null: MLflow picks one).")
+    artifact_location: str | None = Field(
+        default=None,
+        description="Where a new experiment stores artifacts (null: mlartifacts/ in the project).",
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Extra tags set on the run.")
+    log_every: PositiveInt = Field(
+        default=50, description="Send per-step metrics to MLflow in batches of this many steps."
+    )
+    log_model: bool = Field(default=True, description="Log the exported model directory as an artifact.")
+    log_artifacts: bool = Field(
+        default=True, description="Log reports, plots and metrics files written by the run."
+    )
+
+
+class TrackingConfig(StrictModel):
+    mlflow: MlflowConfig = MlflowConfig()
+
+
+class PredictConfig(StrictModel):
+    """``kedro run --pipelines predict``: one task's predictions for one input file."""
+
+    task: str | None = Field(default=None, description="Task to predict (required to run the pipeline).")
+    input: str | None = Field(default=None, description="Input file (required to run the pipeline).")
+    reader: ComponentSpec | None = Field(
+        default=None, description="Reader for the input (null: chosen from the file extension)."
+    )
+    text_fields: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="Input columns holding the text (null: the task's text_fields at training).",
+    )
+    output: str | None = Field(
+        default=None,
+        pattern=r"^[^/\\]+\.(csv|parquet)$",
+        description="File name under data/07_model_output/predictions/ (null: <task>.parquet).",
+    )
+    batch_size: PositiveInt = Field(default=64, description="Examples per forward pass.")
+
+
+# --- end issue 9 -------------------------------------------------------------------------
 
 
 class RunConfig(StrictModel):
@@ -141,6 +222,8 @@ class RunConfig(StrictModel):
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     reporting: ReportingConfig = ReportingConfig()
+    tracking: TrackingConfig = TrackingConfig()  # issue 9
+    predict: PredictConfig = PredictConfig()  # issue 9
 
     @field_validator("tasks")
     @classmethod
@@ -148,8 +231,8 @@ class RunConfig(StrictModel):
         for name in tasks:
             if not TASK_NAME_PATTERN.match(name):
                 raise ValueError(
-                    f"task name {name!r} must start with a letter and hold only letters, "
-                    "digits and underscores (it becomes a Kedro namespace)"
+                    f"task name {name!r}: expected a letter followed by letters, digits and "
+                    "underscores only (it becomes a Kedro namespace, where '.' separates levels)"
                 )
         return tasks
 
@@ -190,9 +273,20 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix
                 if candidates
                 else f"  {key}: unknown key."
             )
+        elif err["type"] == "missing":
+            lines.append(f"  {key}: required key is missing.")
         else:
-            lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r})")
+            message = str(err["msg"]).removeprefix("Value error, ")
+            value = err.get("input")
+            got = "" if isinstance(value, dict) and value else f" (got {_short_repr(value)})"
+            lines.append(f"  {key}: {message}{got}")
     return "\n".join(lines)
+
+
+def _short_repr(value: Any, limit: int = 120) -> str:
+    """The offending value, cut short: a whole ``tasks`` mapping would bury the message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_section(model: type[BaseModel], data: Any, prefix: str) -> Any:

@@ -36,7 +36,10 @@ def resolve_model_path(name: str, key: str = "model.encoder") -> str:
         if module is not None and hasattr(module, "get_model_path"):
             return str(module.get_model_path())
     if name.startswith((".", "/", "~")) or Path(name).suffix:
-        raise ConfigError(f"{key}: encoder path {name!r} does not exist (resolved to {path.resolve()}).")
+        raise ConfigError(
+            f"{key}: path {name!r} does not exist (resolved to {path.resolve()}); expected a "
+            "save_pretrained folder, an installed model package or a hub id."
+        )
     return name  # a hub id
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from mtl_pipeline.config import TaskConfig
 from mtl_pipeline.errors import DataError
-from mtl_pipeline.readers.base import ROW_COLUMN, Reader
+from mtl_pipeline.readers.base import COLUMNS_FROM, ROW_COLUMN, Reader, no_rows_error, preview
 from mtl_pipeline.registry import get_registry
 from mtl_pipeline.task_types.base import TaskType
 
@@ -37,11 +37,19 @@ def _is_missing(value: Any) -> bool:
 
 
 def _text(value: Any, where: str) -> str:
+    """A non-blank string. Numbers are accepted as their text (a review may be "42")."""
     if _is_missing(value):
-        raise DataError(f"{where}: text is missing; expected a non-empty string.")
+        raise DataError(
+            f"{where}: text is missing (empty cell, null or absent key); expected a non-empty "
+            "string."
+        )
+    if isinstance(value, dict | list | tuple) or hasattr(value, "tolist"):
+        raise DataError(
+            f"{where}: expected a string, found {type(value).__name__} {preview(value)}."
+        )
     text = str(value)
     if not text.strip():
-        raise DataError(f"{where}: text is empty; expected a non-empty string.")
+        raise DataError(f"{where}: text is empty; expected a non-empty string, found {text!r}.")
     return text
 
 
@@ -51,27 +59,44 @@ def standardize(raw: pd.DataFrame, path: str, cfg: TaskConfig, task_type: TaskTy
     missing = [f for f in needed if f not in raw.columns]
     if missing:
         found = [c for c in raw.columns if c != ROW_COLUMN]
+        source = raw.attrs.get(COLUMNS_FROM)
+        where = f"{path}: {source}" if source else path
         raise DataError(
-            f"{path}: missing column(s) {', '.join(map(repr, missing))}; expected the task's "
+            f"{where}: missing column(s) {', '.join(map(repr, missing))}; expected the task's "
             f"text_fields {cfg.text_fields} and label_field {cfg.label_field!r}; columns found: "
             f"{', '.join(map(repr, found))}."
         )
+    if raw.empty:
+        raise no_rows_error(path)
     rows = raw[ROW_COLUMN].tolist()
     labels_raw = raw[cfg.label_field].tolist()
     if task_type.level == "token":
         tokens_raw = raw[cfg.text_fields[0]].tolist()
         tokens, tags = [], []
+        token_field, tag_field = cfg.text_fields[0], cfg.label_field
         for row, toks, labs in zip(rows, tokens_raw, labels_raw, strict=True):
             where = f"{path}: line {row}"
             if hasattr(toks, "tolist"):
                 toks = toks.tolist()
             if not isinstance(toks, list | tuple) or not toks:
-                raise DataError(f"{where}: field {cfg.text_fields[0]}: expected a non-empty list of tokens.")
-            toks = [_text(t, f"{where}: field {cfg.text_fields[0]}") for t in toks]
-            labs = task_type.clean_label(labs, f"{where}: field {cfg.label_field}")
+                found = (
+                    "an empty list"
+                    if isinstance(toks, list | tuple)
+                    else (f"{type(toks).__name__} {preview(toks)}")
+                )
+                raise DataError(
+                    f"{where}: field {token_field}: expected a non-empty list of tokens, "
+                    f"found {found}."
+                )
+            toks = [
+                _text(t, f"{where}: field {token_field}: token {i}")
+                for i, t in enumerate(toks, start=1)
+            ]
+            labs = task_type.clean_label(labs, f"{where}: field {tag_field}")
             if len(labs) != len(toks):
                 raise DataError(
-                    f"{where}: {len(toks)} tokens but {len(labs)} tags; expected one tag per token."
+                    f"{where}: field {tag_field}: expected one tag per token of field "
+                    f"{token_field} ({len(toks)} tags), found {len(labs)} tags."
                 )
             tokens.append(toks)
             tags.append(labs)
@@ -79,7 +104,8 @@ def standardize(raw: pd.DataFrame, path: str, cfg: TaskConfig, task_type: TaskTy
     columns: dict[str, list[Any]] = {"row": rows}
     for slot, field in zip(("text_a", "text_b"), cfg.text_fields, strict=False):
         columns[slot] = [
-            _text(v, f"{path}: line {row}: field {field}") for row, v in zip(rows, raw[field].tolist(), strict=True)
+            _text(v, f"{path}: line {row}: field {field}")
+            for row, v in zip(rows, raw[field].tolist(), strict=True)
         ]
     if "text_b" not in columns:
         columns["text_b"] = [None] * len(rows)
@@ -98,7 +124,9 @@ def cap_rows(frame: pd.DataFrame, cap: int | None, seed: int) -> pd.DataFrame:
     return frame.iloc[keep].reset_index(drop=True)
 
 
-def check_labels_in_vocab(frame: pd.DataFrame, vocab: list[str], path: str, field: str, level: str) -> None:
+def check_labels_in_vocab(
+    frame: pd.DataFrame, vocab: list[str], path: str, field: str, level: str
+) -> None:
     known = set(vocab)
     column = frame["tags"] if level == "token" else frame["label"]
     for row, value in zip(frame["row"], column, strict=True):
@@ -122,6 +150,16 @@ def ingest(task_name: str, cfg: TaskConfig, max_train: int | None, max_eval: int
     dev = cap_rows(dev, _min(cfg.max_eval_examples, max_eval), seed)
     label_column = "tags" if task_type.level == "token" else "label"
     vocab = task_type.build_vocab(train[label_column].tolist(), cfg.labels)
+    if len(vocab) == 1:
+        # One class trains a head whose loss is always zero: a broken filter or a wrong
+        # label_field, not a task.
+        source = (
+            f"tasks.{task_name}.labels" if cfg.labels else f"{cfg.train}: field {cfg.label_field}"
+        )
+        raise DataError(
+            f"{source}: a single label {vocab[0]!r}; expected at least two classes (check "
+            "label_field, or list every class in `labels`)."
+        )
     if vocab:
         check_labels_in_vocab(train, vocab, cfg.train, cfg.label_field, task_type.level)
         check_labels_in_vocab(dev, vocab, cfg.validation, cfg.label_field, task_type.level)

@@ -227,7 +227,7 @@ class Registry:
             close = difflib.get_close_matches(str(name), list(table), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise UnknownComponentError(
-                f"{location}unknown {kind} {name!r}.{hint} Available {kind}s (plugin): "
+                f"{location}unknown {kind} {name!r}.{hint} Available {_plural(kind)} (plugin): "
                 f"{available or 'none'}."
             )
         return table[name]
@@ -252,6 +252,10 @@ def disabled_plugins() -> list[str]:
     return sorted(n for n in names if _is_disabled(n, disabled))
 
 
+def _plural(kind: str) -> str:
+    return f"{kind}es" if kind.endswith("s") else f"{kind}s"
+
+
 def _load_entry_point_plugins(pm: pluggy.PluginManager) -> dict[str, str]:
     origins: dict[str, str] = {}
     disabled = _disabled_plugins()
@@ -272,7 +276,9 @@ def _load_entry_point_plugins(pm: pluggy.PluginManager) -> dict[str, str]:
     if unknown:
         logger.warning(
             "%s names plugin(s) %s that are not installed; installed plugins: %s.",
-            DISABLE_ENV_VAR, ", ".join(unknown), ", ".join(sorted(known)),
+            DISABLE_ENV_VAR,
+            ", ".join(unknown),
+            ", ".join(sorted(known)),
         )
     for name, ep in by_name.items():
         origin = _origin(ep)
@@ -329,7 +335,10 @@ def _register(pm: pluggy.PluginManager, name: str, plugin: ModuleType | Any, ori
     if not callers:
         logger.warning(
             "Plugin %r (%s) implements no %s hooks; mark its functions with "
-            "mtl_pipeline.hookspecs.hookimpl.", name, origin, PROJECT_NAME,
+            "mtl_pipeline.hookspecs.hookimpl.",
+            name,
+            origin,
+            PROJECT_NAME,
         )
 
 
@@ -374,4 +383,3 @@ def reset_registry(extra_plugins: dict[str, Any] | None = None) -> Registry | No
     with _lock:
         _registry = Registry(*build_plugin_manager(extra_plugins)) if extra_plugins else None
         return _registry
-

@@ -7,6 +7,12 @@ from mtl_pipeline.hooks import ConfigValidationHooks
 # Instantiated project hooks. Validation runs first so a typo fails in the first second.
 HOOKS = (ConfigValidationHooks(),)
 
+# Kedro's OmegaConfigLoader, but a key repeated in one YAML file is reported with the file
+# name (OmegaConf alone says `in "<file>"`).
+from mtl_pipeline.config_loader import ProjectConfigLoader  # noqa: E402
+
+CONFIG_LOADER_CLASS = ProjectConfigLoader
+
 # Keyword arguments to pass to the `CONFIG_LOADER_CLASS` constructor.
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
@@ -15,3 +21,8 @@ CONFIG_LOADER_ARGS = {
     # `training.max_steps` without restating the whole `training` block.
     "merge_strategy": {"parameters": "soft"},
 }
+
+# Under `torchrun`, ranks other than 0 keep outputs in memory: only rank 0 writes files.
+from mtl_pipeline.datasets.rank_aware_catalog import RankAwareDataCatalog  # noqa: E402
+
+DATA_CATALOG_CLASS = RankAwareDataCatalog

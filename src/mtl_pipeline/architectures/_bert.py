@@ -41,7 +41,9 @@ def encoder_layers(encoder: Any, architecture: str) -> nn.ModuleList:
             "Use hard_sharing with this encoder."
         )
     if getattr(encoder.config, "is_decoder", False):
-        raise ConfigError(f"model.architecture: {architecture!r} needs a bidirectional encoder, not a decoder.")
+        raise ConfigError(
+            f"model.architecture: {architecture!r} needs a bidirectional encoder, not a decoder."
+        )
     return layers
 
 
@@ -53,13 +55,17 @@ def attention_bias(encoder: Any, attention_mask: torch.Tensor | None, hidden: to
         if attention_mask is None:
             return None
         return encoder.get_extended_attention_mask(attention_mask, attention_mask.shape)
-    return create_bidirectional_mask(config=encoder.config, inputs_embeds=hidden, attention_mask=attention_mask)
+    return create_bidirectional_mask(
+        config=encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
+    )
 
 
 def embed(encoder: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
     """(embedding output ``(B, L, H)``, the layers' attention mask) for ``batch``."""
     inputs = encoder_inputs(batch)
-    hidden = encoder.embeddings(input_ids=inputs["input_ids"], token_type_ids=inputs.get("token_type_ids"))
+    hidden = encoder.embeddings(
+        input_ids=inputs["input_ids"], token_type_ids=inputs.get("token_type_ids")
+    )
     return hidden, attention_bias(encoder, inputs.get("attention_mask"), hidden)
 
 

@@ -1,4 +1,5 @@
-"""Per-task bottleneck adapters (Houlsby et al. 2019, "Parameter-Efficient Transfer Learning for NLP").
+"""Per-task bottleneck adapters (Houlsby et al. 2019, "Parameter-Efficient Transfer
+Learning for NLP").
 
 Every transformer layer gets, for every task, two small bottleneck modules: one on the
 attention block's output projection and one on the feed-forward block's output
@@ -18,7 +19,8 @@ the current task for the duration of the call (outside it the hooks pass states 
 
 Initialization: both projections drawn from a normal with std ``init_std`` (1e-2,
 truncated at two std, as in the paper), biases zero, so every adapter starts close to the
-identity and the untrained model is close to the pretrained encoder.
+identity and the untrained model is close to the pretrained encoder. ``init_std: 0``
+gives the exact identity instead (up-projection zero, down-projection at PyTorch's default).
 
 Not implemented from the paper: training the encoder's LayerNorms per task (that would
 need per-task LayerNorm copies); with ``freeze_encoder`` they stay at their pretrained
@@ -35,7 +37,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from mtl_pipeline.architectures._bert import encoder_layers
-from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec, encoder_inputs
+from mtl_pipeline.architectures.base import (
+    Architecture,
+    ArchitectureOutput,
+    TaskHeadSpec,
+    encoder_inputs,
+)
 from mtl_pipeline.errors import ConfigError
 
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh}
@@ -47,10 +54,18 @@ class AdaptersOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     freeze_encoder: bool = Field(default=True, description="Train only adapters and heads.")
-    reduction_factor: int = Field(default=16, ge=1, description="Bottleneck = hidden size / reduction_factor.")
-    bottleneck: int | None = Field(default=None, ge=1, description="Bottleneck size; overrides reduction_factor.")
+    reduction_factor: int = Field(
+        default=16, ge=1, description="Bottleneck = hidden size / reduction_factor."
+    )
+    bottleneck: int | None = Field(
+        default=None, ge=1, description="Bottleneck size; overrides reduction_factor."
+    )
     activation: Literal["gelu", "relu", "tanh"] = "gelu"
-    init_std: float = Field(default=1e-2, ge=0.0, description="Std of the near-identity initialization.")
+    init_std: float = Field(
+        default=1e-2,
+        ge=0.0,
+        description="Std of the near-identity initialization (0: exact identity, up-projection 0).",
+    )
 
 
 class Adapter(nn.Module):
@@ -61,9 +76,15 @@ class Adapter(nn.Module):
         self.down = nn.Linear(hidden_size, bottleneck)
         self.act = _ACTIVATIONS[activation]()
         self.up = nn.Linear(bottleneck, hidden_size)
-        for linear in (self.down, self.up):
-            nn.init.trunc_normal_(linear.weight, std=init_std, a=-2 * init_std, b=2 * init_std)
-            nn.init.zeros_(linear.bias)
+        if init_std > 0:
+            for linear in (self.down, self.up):
+                nn.init.trunc_normal_(linear.weight, std=init_std, a=-2 * init_std, b=2 * init_std)
+        else:
+            # Exactly the identity: up-projection zero, down-projection at PyTorch's default
+            # init (zeroing both would leave every adapter gradient at zero forever).
+            nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.down.bias)
+        nn.init.zeros_(self.up.bias)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return hidden + self.up(self.act(self.down(hidden)))
@@ -71,8 +92,12 @@ class Adapter(nn.Module):
 
 class Adapters(Architecture):
     name = "adapters"
-    description = "Per-task bottleneck adapters in every layer, encoder frozen by default (Houlsby et al. 2019)."
+    description = (
+        "Per-task bottleneck adapters in every layer, encoder frozen by default "
+        "(Houlsby et al. 2019)."
+    )
     Options = AdaptersOptions
+    options: AdaptersOptions
 
     def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: AdaptersOptions) -> None:
         super().__init__(encoder, tasks, options)
@@ -87,7 +112,12 @@ class Adapters(Architecture):
                 task: nn.ModuleList(
                     nn.ModuleDict(
                         {
-                            site: Adapter(self.hidden_size, self.bottleneck, options.activation, options.init_std)
+                            site: Adapter(
+                                self.hidden_size,
+                                self.bottleneck,
+                                options.activation,
+                                options.init_std,
+                            )
                             for site in _SITES
                         }
                     )
@@ -105,13 +135,18 @@ class Adapters(Architecture):
                     module = getattr(module, attr, None)
                 if not isinstance(module, nn.Linear):
                     raise ConfigError(
-                        f"model.architecture: adapters needs BERT layers with {'.'.join(path)} projections; "
+                        "model.architecture: adapters needs BERT layers with "
+                        f"{'.'.join(path)} projections; "
                         f"{type(layer).__name__} has none."
                     )
-                self._hook_handles.append(module.register_forward_hook(partial(self._adapt, index, site)))
+                self._hook_handles.append(
+                    module.register_forward_hook(partial(self._adapt, index, site))
+                )
         self.heads = self.build_heads()
 
-    def _adapt(self, index: int, site: str, module: nn.Module, args: Any, output: torch.Tensor) -> Any:
+    def _adapt(
+        self, index: int, site: str, module: nn.Module, args: Any, output: torch.Tensor
+    ) -> Any:
         """Forward hook: the current task's adapter on a projection's output."""
         if self._active_task is None:
             return None  # the encoder used on its own (export, other code): untouched
@@ -125,7 +160,9 @@ class Adapters(Architecture):
             hidden = self.encoder(**encoder_inputs(batch)).last_hidden_state
         finally:
             self._active_task = None
-        return ArchitectureOutput(logits=self.heads[task](hidden, batch["attention_mask"]), representation=hidden)
+        return ArchitectureOutput(
+            logits=self.heads[task](hidden, batch["attention_mask"]), representation=hidden
+        )
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         return [*self.heads[task].parameters(), *self.adapters[task].parameters()]
@@ -133,14 +170,18 @@ class Adapters(Architecture):
     def report(self) -> dict[str, Any]:
         report = super().report()
         encoder_total = sum(p.numel() for p in self.encoder.parameters())
-        adapter = {t: sum(p.numel() for p in self.adapters[t].parameters()) for t in sorted(self.task_specs)}
+        adapter = {
+            t: sum(p.numel() for p in self.adapters[t].parameters())
+            for t in sorted(self.task_specs)
+        }
         report.update(
             {
-                "freeze_encoder": bool(self.options.freeze_encoder),  # type: ignore[attr-defined]
+                "freeze_encoder": bool(self.options.freeze_encoder),
                 "bottleneck": self.bottleneck,
                 "adapter_parameters_per_task": adapter,
                 "task_trainable_fraction_of_encoder": {
-                    t: round(n / encoder_total, 5) for t, n in report["task_trainable_parameters"].items()
+                    t: round(n / encoder_total, 5)
+                    for t, n in report["task_trainable_parameters"].items()
                 },
             }
         )

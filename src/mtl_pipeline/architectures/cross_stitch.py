@@ -31,7 +31,13 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from mtl_pipeline.architectures._bert import embed, encoder_layers, run_layer, run_layers, sorted_task_names
+from mtl_pipeline.architectures._bert import (
+    embed,
+    encoder_layers,
+    run_layer,
+    run_layers,
+    sorted_task_names,
+)
 from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
 from mtl_pipeline.errors import ConfigError
 
@@ -39,21 +45,32 @@ from mtl_pipeline.errors import ConfigError
 class CrossStitchOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    top_layers: int = Field(default=2, ge=1, description="Encoder layers copied into one column per task.")
+    top_layers: int = Field(
+        default=2, ge=1, description="Encoder layers copied into one column per task."
+    )
     init_self: float = Field(
-        default=0.9, gt=0.0, le=1.0, description="Initial weight of a column on its own states (1.0: no mixing)."
+        default=0.9,
+        gt=0.0,
+        le=1.0,
+        description="Initial weight of a column on its own states (1.0: no mixing).",
     )
     export_task: str | None = Field(
-        default=None, description="Whose column is exported as the Hugging Face encoder (default: first task)."
+        default=None,
+        description="Whose column is exported as the Hugging Face encoder (default: first task).",
     )
 
 
 class CrossStitch(Architecture):
     name = "cross_stitch"
-    description = "Task columns over the top encoder layers mixed by cross-stitch units (Misra et al. 2016)."
+    description = (
+        "Task columns over the top encoder layers mixed by cross-stitch units (Misra et al. 2016)."
+    )
     Options = CrossStitchOptions
+    options: CrossStitchOptions
 
-    def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: CrossStitchOptions) -> None:
+    def __init__(
+        self, encoder: Any, tasks: list[TaskHeadSpec], options: CrossStitchOptions
+    ) -> None:
         super().__init__(encoder, tasks, options)
         self.check_options(options, list(self.task_specs), encoder.config)
         layers = encoder_layers(encoder, self.name)
@@ -79,16 +96,17 @@ class CrossStitch(Architecture):
     @classmethod
     def check_options(cls, options: BaseModel, task_names: list[str], encoder_config: Any) -> None:
         depth = int(encoder_config.num_hidden_layers)
-        top = options.top_layers  # type: ignore[attr-defined]
+        top = options.top_layers
         if top > depth:
             raise ConfigError(
                 f"model.architecture.top_layers: {top} exceeds the encoder's {depth} layers; "
                 f"expected 1..{depth}."
             )
-        export = options.export_task  # type: ignore[attr-defined]
+        export = options.export_task
         if export is not None and export not in task_names:
             raise ConfigError(
-                f"model.architecture.export_task: unknown task {export!r}; tasks: {', '.join(sorted(task_names))}."
+                f"model.architecture.export_task: unknown task {export!r}; "
+                f"tasks: {', '.join(sorted(task_names))}."
             )
 
     def _initial_stitch(self) -> torch.Tensor:
@@ -97,7 +115,7 @@ class CrossStitch(Architecture):
         subspaces. Rows sum to one, so identical columns stay identical until training
         moves the weights (the untrained model equals hard sharing)."""
         count = len(self.order)
-        a = float(self.options.init_self)  # type: ignore[attr-defined]
+        a = float(self.options.init_self)
         if count == 1:
             tasks = torch.ones(1, 1)
         else:
@@ -111,17 +129,25 @@ class CrossStitch(Architecture):
         row (the last layer needs nothing else). Returns ``(T, B, L, H)`` or ``(B, L, H)``."""
         count, batch, length, hidden = outputs.shape
         s = self.subspaces
-        units = outputs.reshape(count, batch, length, s, hidden // s).movedim(3, 1)  # (T, S, B, L, h)
+        units = outputs.reshape(count, batch, length, s, hidden // s).movedim(
+            3, 1
+        )  # (T, S, B, L, h)
         units = units.reshape(count * s, batch, length, hidden // s)
         weights = self.stitch[layer].to(outputs.dtype)
         if task_index is not None:
             weights = weights[task_index * s : (task_index + 1) * s]
         mixed = torch.einsum("uv,vblh->ublh", weights, units)
         rows = mixed.shape[0] // s
-        mixed = mixed.reshape(rows, s, batch, length, hidden // s).movedim(1, 3).reshape(rows, batch, length, hidden)
+        mixed = (
+            mixed.reshape(rows, s, batch, length, hidden // s)
+            .movedim(1, 3)
+            .reshape(rows, batch, length, hidden)
+        )
         return mixed[0] if task_index is not None else mixed
 
-    def column_outputs(self, task: str, batch: dict[str, torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def column_outputs(
+        self, task: str, batch: dict[str, torch.Tensor]
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``task``'s column states ``[shared bottom output, mixed layer 1, ..., mixed layer n]``
         and every layer's unmixed column outputs ``(T, B, L, H)`` (for subspace penalties)."""
         hidden, mask = embed(self.encoder, batch)
@@ -146,7 +172,9 @@ class CrossStitch(Architecture):
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
         states, _ = self.column_outputs(task, batch)
         hidden = states[-1]
-        return ArchitectureOutput(logits=self.heads[task](hidden, batch["attention_mask"]), representation=hidden)
+        return ArchitectureOutput(
+            logits=self.heads[task](hidden, batch["attention_mask"]), representation=hidden
+        )
 
     # --- parameters and export -----------------------------------------------------
     def task_parameters(self, task: str) -> list[nn.Parameter]:
@@ -156,9 +184,11 @@ class CrossStitch(Architecture):
         return [*self.heads[task].parameters(), *self.columns[task].parameters()]
 
     def export_encoder(self) -> Any:
-        task = self.options.export_task or self.order[0]  # type: ignore[attr-defined]
+        task = self.options.export_task or self.order[0]
         exported = copy.deepcopy(self.encoder)
-        exported.encoder.layer = nn.ModuleList([*exported.encoder.layer, *copy.deepcopy(self.columns[task])])
+        exported.encoder.layer = nn.ModuleList(
+            [*exported.encoder.layer, *copy.deepcopy(self.columns[task])]
+        )
         return exported
 
     def report(self) -> dict[str, Any]:
@@ -169,7 +199,8 @@ class CrossStitch(Architecture):
                 "task_order": list(self.order),
                 "layer_passes_per_forward": self.split + len(self.order) * self.top_layers,
                 "cross_stitch": [
-                    [[round(v, 4) for v in row] for row in layer.tolist()] for layer in self.stitch.detach().float().cpu()
+                    [[round(v, 4) for v in row] for row in layer.tolist()]
+                    for layer in self.stitch.detach().float().cpu()
                 ],
             }
         )

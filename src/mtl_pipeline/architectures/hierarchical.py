@@ -32,21 +32,30 @@ class HierarchicalOptions(BaseModel):
 
     task_layers: dict[str, int] = Field(
         default_factory=dict,
-        description="Layer each task's head reads (1 = first transformer layer, -1 = last); default last.",
+        description="Layer each task's head reads (1 = first layer, -1 = last); default last.",
     )
 
 
 class Hierarchical(Architecture):
     name = "hierarchical"
-    description = "Each task head reads its own encoder layer (Søgaard & Goldberg 2016; Hashimoto et al. 2017)."
+    description = (
+        "Each task head reads its own encoder layer (Søgaard & Goldberg 2016; "
+        "Hashimoto et al. 2017)."
+    )
     Options = HierarchicalOptions
+    options: HierarchicalOptions
 
-    def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: HierarchicalOptions) -> None:
+    def __init__(
+        self, encoder: Any, tasks: list[TaskHeadSpec], options: HierarchicalOptions
+    ) -> None:
         super().__init__(encoder, tasks, options)
         self.check_options(options, list(self.task_specs), encoder.config)
         self.depth = len(encoder_layers(encoder, self.name))
         self.encoder = encoder
-        self.task_layer = {t: self.resolve_layer(options.task_layers.get(t, -1), self.depth) for t in self.task_specs}
+        self.task_layer = {
+            t: self.resolve_layer(options.task_layers.get(t, -1), self.depth)
+            for t in self.task_specs
+        }
         self.highest = max(self.task_layer.values())
         for layer in self.layers[self.highest :]:
             layer.requires_grad_(False)
@@ -66,14 +75,16 @@ class Hierarchical(Architecture):
     @classmethod
     def check_options(cls, options: BaseModel, task_names: list[str], encoder_config: Any) -> None:
         depth = int(encoder_config.num_hidden_layers)
-        for task, index in options.task_layers.items():  # type: ignore[attr-defined]
+        for task, index in options.task_layers.items():
             if task not in task_names:
                 raise ConfigError(
-                    f"model.architecture.task_layers: unknown task {task!r}; tasks: {', '.join(sorted(task_names))}."
+                    f"model.architecture.task_layers: unknown task {task!r}; "
+                    f"tasks: {', '.join(sorted(task_names))}."
                 )
             if not (1 <= index <= depth or -depth <= index <= -1):
                 raise ConfigError(
-                    f"model.architecture.task_layers.{task}: layer {index} does not exist; the encoder has "
+                    f"model.architecture.task_layers.{task}: layer {index} does not exist; "
+                    "the encoder has "
                     f"{depth} layers: expected 1..{depth} (or -{depth}..-1 counting from the top)."
                 )
 
@@ -86,7 +97,9 @@ class Hierarchical(Architecture):
 
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
         hidden = self.hidden_states(batch, self.task_layer[task])
-        return ArchitectureOutput(logits=self.heads[task](hidden, batch["attention_mask"]), representation=hidden)
+        return ArchitectureOutput(
+            logits=self.heads[task](hidden, batch["attention_mask"]), representation=hidden
+        )
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         return list(self.heads[task].parameters())

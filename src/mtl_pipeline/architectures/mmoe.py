@@ -34,7 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from mtl_pipeline.architectures._bert import sorted_task_names
-from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec, encoder_inputs
+from mtl_pipeline.architectures.base import (
+    Architecture,
+    ArchitectureOutput,
+    TaskHeadSpec,
+    encoder_inputs,
+)
 from mtl_pipeline.task_types.heads import masked_mean
 
 logger = logging.getLogger(__name__)
@@ -44,12 +49,21 @@ class MMoEOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     num_experts: int = Field(default=4, ge=1)
-    expert_hidden: int = Field(default=256, ge=1, description="Inner size of each expert's feed-forward network.")
+    expert_hidden: int = Field(
+        default=256, ge=1, description="Inner size of each expert's feed-forward network."
+    )
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
-    residual: bool = Field(default=True, description="Heads read encoder states + mixture (not the mixture alone).")
-    load_balancing_weight: float = Field(default=0.0, ge=0.0, description="Weight of the importance (CV^2) loss.")
+    residual: bool = Field(
+        default=True, description="Heads read encoder states + mixture (not the mixture alone)."
+    )
+    load_balancing_weight: float = Field(
+        default=0.0, ge=0.0, description="Weight of the importance (CV^2) loss."
+    )
     collapse_threshold: float = Field(
-        default=0.9, gt=0.0, le=1.0, description="Mean gate weight on one expert above which a gate is flagged."
+        default=0.9,
+        gt=0.0,
+        le=1.0,
+        description="Mean gate weight on one expert above which a gate is flagged.",
     )
 
 
@@ -72,8 +86,11 @@ class Expert(nn.Module):
 
 class MMoE(Architecture):
     name = "mmoe"
-    description = "Shared experts over the encoder states, one softmax gate per task (Ma et al. 2018)."
+    description = (
+        "Shared experts over the encoder states, one softmax gate per task (Ma et al. 2018)."
+    )
     Options = MMoEOptions
+    options: MMoEOptions
 
     def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: MMoEOptions) -> None:
         super().__init__(encoder, tasks, options)
@@ -93,7 +110,9 @@ class MMoE(Architecture):
         self.register_buffer("gate_count", torch.zeros(count))
         self.heads = self.build_heads()
 
-    def gate_weights(self, task: str, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def gate_weights(
+        self, task: str, hidden: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
         """``(B, num_experts)`` softmax gate of ``task`` for each example (rows sum to 1)."""
         return torch.softmax(self.gates[task](masked_mean(hidden, attention_mask)).float(), dim=-1)
 
@@ -103,13 +122,13 @@ class MMoE(Architecture):
         gates = self.gate_weights(task, hidden, mask)  # (B, E)
         outputs = torch.stack([expert(hidden) for expert in self.experts], dim=2)  # (B, L, E, H)
         mixture = torch.einsum("bleh,be->blh", outputs, gates.to(outputs.dtype))
-        features = hidden + mixture if self.options.residual else mixture  # type: ignore[attr-defined]
+        features = hidden + mixture if self.options.residual else mixture
         with torch.no_grad():
             index = self.order.index(task)
             self.gate_sum[index] += gates.detach().sum(0).to(self.gate_sum.dtype)
             self.gate_count[index] += gates.shape[0]
         aux = None
-        weight = float(self.options.load_balancing_weight)  # type: ignore[attr-defined]
+        weight = float(self.options.load_balancing_weight)
         if weight and self.training:
             importance = gates.mean(0)
             aux = weight * (importance.numel() * importance.pow(2).sum() - 1.0)
@@ -133,10 +152,11 @@ class MMoE(Architecture):
         self.gate_count.zero_()
 
     def collapsed_gates(self) -> dict[str, int]:
-        """Tasks whose mean gate weight on one expert exceeds ``collapse_threshold``: task -> expert."""
+        """Tasks whose mean gate weight on one expert exceeds ``collapse_threshold``
+        (task -> that expert)."""
         if len(self.experts) < 2:
             return {}  # one expert is trivially "collapsed"; nothing to report
-        threshold = float(self.options.collapse_threshold)  # type: ignore[attr-defined]
+        threshold = float(self.options.collapse_threshold)
         return {
             task: int(max(range(len(weights)), key=weights.__getitem__))
             for task, weights in self.utilization().items()
@@ -152,7 +172,10 @@ class MMoE(Architecture):
                 "mmoe: the gate of task %r has collapsed onto expert %d (mean weight %.3f > "
                 "collapse_threshold %.2f); that task uses a single expert. Consider "
                 "load_balancing_weight > 0 or fewer experts.",
-                task, expert, utilization[task][expert], self.options.collapse_threshold,  # type: ignore[attr-defined]
+                task,
+                expert,
+                utilization[task][expert],
+                self.options.collapse_threshold,
             )
         report.update(
             {

@@ -66,19 +66,35 @@ def reverse_gradient(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
 class SharedPrivateOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    private_layers: int = Field(default=1, ge=1, description="Top encoder layers copied as each task's private space.")
-    combine: Literal["concat", "sum"] = Field(default="concat", description="How the head sees shared and private.")
-    adversarial_weight: float = Field(default=0.05, ge=0.0, description="Weight of the task discriminator's loss.")
-    orthogonality_weight: float = Field(default=0.01, ge=0.0, description="Weight of the ||S^T P||_F^2 penalty.")
-    reversal_scale: float = Field(default=1.0, ge=0.0, description="Gradient reversal factor into the encoder.")
+    private_layers: int = Field(
+        default=1, ge=1, description="Top encoder layers copied as each task's private space."
+    )
+    combine: Literal["concat", "sum"] = Field(
+        default="concat", description="How the head sees shared and private."
+    )
+    adversarial_weight: float = Field(
+        default=0.05, ge=0.0, description="Weight of the task discriminator's loss."
+    )
+    orthogonality_weight: float = Field(
+        default=0.01, ge=0.0, description="Weight of the ||S^T P||_F^2 penalty."
+    )
+    reversal_scale: float = Field(
+        default=1.0, ge=0.0, description="Gradient reversal factor into the encoder."
+    )
 
 
 class SharedPrivate(Architecture):
     name = "shared_private"
-    description = "Shared encoder + private top layers per task, adversarial and orthogonality losses (Liu et al. 2017)."
+    description = (
+        "Shared encoder + private top layers per task, adversarial and orthogonality "
+        "losses (Liu et al. 2017)."
+    )
     Options = SharedPrivateOptions
+    options: SharedPrivateOptions
 
-    def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: SharedPrivateOptions) -> None:
+    def __init__(
+        self, encoder: Any, tasks: list[TaskHeadSpec], options: SharedPrivateOptions
+    ) -> None:
         super().__init__(encoder, tasks, options)
         self.check_options(options, list(self.task_specs), encoder.config)
         layers = encoder_layers(encoder, self.name)
@@ -86,7 +102,10 @@ class SharedPrivate(Architecture):
         self.order = sorted_task_names(self.task_specs)
         self.encoder = encoder
         self.private = nn.ModuleDict(
-            {task: nn.ModuleList(copy.deepcopy(layer) for layer in layers[self.split :]) for task in self.order}
+            {
+                task: nn.ModuleList(copy.deepcopy(layer) for layer in layers[self.split :])
+                for task in self.order
+            }
         )
         self.discriminator = nn.Linear(self.hidden_size, len(self.order))
         width = 2 * self.hidden_size if options.combine == "concat" else self.hidden_size
@@ -95,13 +114,15 @@ class SharedPrivate(Architecture):
     @classmethod
     def check_options(cls, options: BaseModel, task_names: list[str], encoder_config: Any) -> None:
         depth = int(encoder_config.num_hidden_layers)
-        if options.private_layers > depth:  # type: ignore[attr-defined]
+        if options.private_layers > depth:
             raise ConfigError(
-                f"model.architecture.private_layers: {options.private_layers} exceeds the encoder's "  # type: ignore[attr-defined]
-                f"{depth} layers; expected 1..{depth}."
+                f"model.architecture.private_layers: {options.private_layers} exceeds the "
+                f"encoder's {depth} layers; expected 1..{depth}."
             )
 
-    def features(self, task: str, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(
+        self, task: str, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(shared ``S``, private ``P_task``), both ``(B, L, H)``."""
         layers = self.encoder.encoder.layer
         hidden, mask = embed(self.encoder, batch)
@@ -110,18 +131,24 @@ class SharedPrivate(Architecture):
         private = run_layers(self.private[task], below, mask)
         return shared, private
 
-    def adversarial_loss(self, task: str, shared: torch.Tensor, attention_mask: torch.Tensor, reverse: bool = True) -> torch.Tensor:
+    def adversarial_loss(
+        self, task: str, shared: torch.Tensor, attention_mask: torch.Tensor, reverse: bool = True
+    ) -> torch.Tensor:
         """Cross-entropy of the discriminator predicting ``task`` from pooled ``S``
         (through the gradient reversal layer unless ``reverse`` is false)."""
         pooled = masked_mean(shared, attention_mask)
         if reverse:
-            pooled = reverse_gradient(pooled, float(self.options.reversal_scale))  # type: ignore[attr-defined]
+            pooled = reverse_gradient(pooled, float(self.options.reversal_scale))
         logits = self.discriminator(pooled).float()
-        target = torch.full((logits.shape[0],), self.order.index(task), dtype=torch.long, device=logits.device)
+        target = torch.full(
+            (logits.shape[0],), self.order.index(task), dtype=torch.long, device=logits.device
+        )
         return F.cross_entropy(logits, target)
 
     @staticmethod
-    def orthogonality_loss(shared: torch.Tensor, private: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def orthogonality_loss(
+        shared: torch.Tensor, private: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
         """``||S^T P||_F^2 / n^2`` over the ``n`` real tokens, rows L2-normalized."""
         keep = attention_mask.bool()
         s = F.normalize(shared[keep].float(), dim=-1)
@@ -132,11 +159,15 @@ class SharedPrivate(Architecture):
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
         mask = batch["attention_mask"]
         shared, private = self.features(task, batch)
-        combined = torch.cat([shared, private], dim=-1) if self.options.combine == "concat" else shared + private  # type: ignore[attr-defined]
+        combined = (
+            torch.cat([shared, private], dim=-1)
+            if self.options.combine == "concat"
+            else shared + private
+        )
         logits = self.heads[task](combined, mask)
         aux = None
-        adv_w = float(self.options.adversarial_weight)  # type: ignore[attr-defined]
-        orth_w = float(self.options.orthogonality_weight)  # type: ignore[attr-defined]
+        adv_w = float(self.options.adversarial_weight)
+        orth_w = float(self.options.orthogonality_weight)
         if self.training and (adv_w or orth_w):
             aux = torch.zeros((), device=logits.device)
             if adv_w:
@@ -153,7 +184,7 @@ class SharedPrivate(Architecture):
         report.update(
             {
                 "private_layers": len(self.encoder.encoder.layer) - self.split,
-                "combine": self.options.combine,  # type: ignore[attr-defined]
+                "combine": self.options.combine,
                 "discriminator_classes": list(self.order),
             }
         )

@@ -36,7 +36,9 @@ from mtl_pipeline.errors import ConfigError
 
 
 class SluiceOptions(CrossStitchOptions):
-    subspaces: int = Field(default=2, ge=1, description="Slices of each hidden state that alpha mixes separately.")
+    subspaces: int = Field(
+        default=2, ge=1, description="Slices of each hidden state that alpha mixes separately."
+    )
     orthogonality_weight: float = Field(
         default=0.0, ge=0.0, description="Weight of the subspace orthogonality penalty (0: off)."
     )
@@ -44,8 +46,11 @@ class SluiceOptions(CrossStitchOptions):
 
 class Sluice(CrossStitch):
     name = "sluice"
-    description = "Cross-stitch over subspaces plus learned layer mixing for each head (Ruder et al. 2019)."
+    description = (
+        "Cross-stitch over subspaces plus learned layer mixing for each head (Ruder et al. 2019)."
+    )
     Options = SluiceOptions
+    options: SluiceOptions
 
     def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: SluiceOptions) -> None:
         super().__init__(encoder, tasks, options)
@@ -55,17 +60,18 @@ class Sluice(CrossStitch):
         )
 
     def _subspaces(self) -> int:
-        return int(self.options.subspaces)  # type: ignore[attr-defined]
+        return int(self.options.subspaces)
 
     @classmethod
     def check_options(cls, options: BaseModel, task_names: list[str], encoder_config: Any) -> None:
         super().check_options(options, task_names, encoder_config)
-        hidden, subspaces = int(encoder_config.hidden_size), options.subspaces  # type: ignore[attr-defined]
+        hidden, subspaces = int(encoder_config.hidden_size), options.subspaces
         if hidden % subspaces:
             raise ConfigError(
-                f"model.architecture.subspaces: {subspaces} does not divide the encoder's hidden size {hidden}."
+                f"model.architecture.subspaces: {subspaces} does not divide the encoder's "
+                f"hidden size {hidden}."
             )
-        if options.orthogonality_weight and subspaces < 2:  # type: ignore[attr-defined]
+        if options.orthogonality_weight and subspaces < 2:
             raise ConfigError("model.architecture.orthogonality_weight: needs subspaces >= 2.")
 
     def layer_weights(self, task: str) -> torch.Tensor:
@@ -77,12 +83,14 @@ class Sluice(CrossStitch):
         hidden = torch.einsum("d,dblh->blh", weights, torch.stack(states))
         logits = self.heads[task](hidden, batch["attention_mask"])
         aux = None
-        weight = float(self.options.orthogonality_weight)  # type: ignore[attr-defined]
+        weight = float(self.options.orthogonality_weight)
         if weight and self.training:
             aux = weight * self._subspace_orthogonality(raw, batch["attention_mask"])
         return ArchitectureOutput(logits=logits, aux_loss=aux, representation=hidden)
 
-    def _subspace_orthogonality(self, raw: list[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
+    def _subspace_orthogonality(
+        self, raw: list[torch.Tensor], attention_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Mean over layers and columns of the squared cross-correlation between
         consecutive subspaces of the unmixed column outputs (real tokens only)."""
         keep = attention_mask.bool()
@@ -103,6 +111,7 @@ class Sluice(CrossStitch):
         report = super().report()
         report["subspaces"] = self.subspaces
         report["layer_mixing"] = {
-            task: [round(v, 4) for v in self.layer_weights(task).detach().float().cpu().tolist()] for task in self.order
+            task: [round(v, 4) for v in self.layer_weights(task).detach().float().cpu().tolist()]
+            for task in self.order
         }
         return report

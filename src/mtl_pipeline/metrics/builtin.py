@@ -15,6 +15,14 @@ def _binary_f1(p: np.ndarray, r: np.ndarray) -> float:
     from sklearn.metrics import f1_score
 
     # GLUE's F1 (MRPC, QQP): positive class is label id 1 (the second label in the vocab).
+    ids = np.union1d(p, r)
+    if not np.isin(ids, (0, 1)).all():
+        # sklearn's "Target is multiclass but average='binary'" does not say which metric
+        # of which config is at fault.
+        raise ValueError(
+            f"metric f1: binary F1 of label id 1 expects label ids 0 and 1, found "
+            f"{ids.tolist()}; use macro_f1 for a task with more than two classes."
+        )
     return f1_score(r, p, pos_label=1, average="binary", zero_division=0.0)
 
 

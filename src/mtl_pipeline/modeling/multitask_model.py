@@ -72,10 +72,25 @@ class MultiTaskModel:
         self.tokenizer = tokenizer
         self.tasks = tasks
         self.config = config  # {"encoder", "max_length", "architecture": {"name", ...options}}
+        #: Model-card facts (metrics, training config, data provenance), see model_card.py;
+        #: set by the training node, kept through load/save.
+        self.card: dict[str, Any] = {}
 
     # --- persistence ----------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        extra: dict[str, Any] | None = None,
+        card: dict[str, Any] | None = None,
+    ) -> None:
+        """Write the model directory, with its model card ``README.md``.
+
+        ``card``: model-card facts (``model_card.card_facts``) merged over ``self.card``;
+        they are stored under ``card`` in ``mtl_model.json`` and rendered into README.md.
+        """
         from safetensors.torch import save_model
+
+        from mtl_pipeline.modeling.model_card import write_model_card
 
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +110,11 @@ class MultiTaskModel:
                 "tasks": {name: meta.as_dict() for name, meta in self.tasks.items()},
                 **(extra or {}),
             }
+            facts = {**self.card, **(card or {})}
+            if facts:
+                document["card"] = facts
             (tmp / CONFIG_FILE).write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
+            write_model_card(tmp, document)
             _replace_dir(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -130,6 +149,7 @@ class MultiTaskModel:
         architecture.to(device).eval()
         model = cls(architecture, tokenizer, tasks, model_cfg)
         model.metadata = document  # type: ignore[attr-defined]
+        model.card = dict(document.get("card") or {})
         return model
 
     # --- inference -----------------------------------------------------------------

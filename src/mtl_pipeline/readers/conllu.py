@@ -73,10 +73,11 @@ class ConlluReader(Reader):
             multiword = _RANGE_ID.fullmatch(token_id)
             if multiword:
                 first, last = int(multiword[1]), int(multiword[2])
-                if first != expected_id or last <= first:
+                next_id = 1 if current is None else expected_id
+                if first != next_id or last <= first:
                     raise DataError(
-                        f"{where}: field ID: expected a multi-word range {expected_id}-N with "
-                        f"N > {expected_id}, found {token_id!r}."
+                        f"{where}: field ID: expected a multi-word range {next_id}-N with "
+                        f"N > {next_id} (it precedes its words), found {token_id!r}."
                     )
                 continue
             if not _WORD_ID.fullmatch(token_id):
@@ -88,11 +89,7 @@ class ConlluReader(Reader):
                 current = {column: [] for _, column in _KEPT}
                 start_line, expected_id = lineno, 1
             if int(token_id) != expected_id:
-                hint = (
-                    " (a blank line must separate sentences)"
-                    if int(token_id) == 1
-                    else ""
-                )
+                hint = " (a blank line must separate sentences)" if int(token_id) == 1 else ""
                 raise DataError(
                     f"{where}: field ID: expected word {expected_id}, found {token_id}{hint}."
                 )

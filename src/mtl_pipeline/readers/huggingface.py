@@ -60,9 +60,7 @@ class HfDiskReader(Reader):
                     f"available splits: {available}."
                 )
             if split not in data:
-                raise DataError(
-                    f"{path}: split {split!r} not found; expected one of: {available}."
-                )
+                raise DataError(f"{path}: split {split!r} not found; expected one of: {available}.")
             data = data[split]
         elif split is not None:
             # Silently ignoring `#validation` would evaluate on the training data.

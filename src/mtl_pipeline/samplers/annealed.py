@@ -25,7 +25,7 @@ class AnnealedOptions(BaseModel):
 class AnnealedSampler(TaskSampler):
     name = "annealed"
     description = (
-        "p ∝ size^α, α = 1 − 0.8·(e−1)/(E−1) over mixture epochs (Stickland & Murray 2019)."
+        "p ∝ size^α, α = 1 − 0.8·(e−1)/(E−1) over mixture epochs e (Stickland & Murray 2019)"
     )
     Options = AnnealedOptions
 

@@ -116,9 +116,12 @@ class TokenizedSplit:
 class TaskBatchStream:
     """Endless seeded batches of one task; state is (epoch, cursor), so resume is exact."""
 
-    def __init__(self, split: TokenizedSplit, batch_size: int, seed: int, length_grouping: bool) -> None:
+    def __init__(
+        self, split: TokenizedSplit, batch_size: int, seed: int, length_grouping: bool, max_tokens: int | None = None
+    ) -> None:
         self.split = split
         self.batch_size = batch_size
+        self.max_tokens = max_tokens
         self.seed = seed
         self.length_grouping = length_grouping
         self.epoch = 0
@@ -137,9 +140,28 @@ class TaskBatchStream:
                 chunk = order[start : start + mega]
                 grouped.append(chunk[np.argsort(-lengths[chunk], kind="stable")])
             order = np.concatenate(grouped)
-            batches = [order[i : i + size] for i in range(0, len(order), size)]
+            batches = self._chunk(order)
             return [batches[i] for i in rng.permutation(len(batches))]
-        return [order[i : i + size] for i in range(0, len(order), size)]
+        return self._chunk(order)
+
+    def _chunk(self, order: np.ndarray) -> list[np.ndarray]:
+        """Consecutive batches of at most ``batch_size`` examples and, with ``max_tokens``,
+        at most that many padded tokens (batch rows x longest row), at least one example."""
+        size = self.batch_size
+        if self.max_tokens is None:
+            return [order[i : i + size] for i in range(0, len(order), size)]
+        lengths = self.split.lengths[order]
+        batches, start = [], 0
+        while start < len(order):
+            stop, longest = start, 0
+            while stop < len(order) and stop - start < size:
+                longest_next = max(longest, int(lengths[stop]))
+                if stop > start and longest_next * (stop - start + 1) > self.max_tokens:
+                    break
+                longest, stop = longest_next, stop + 1
+            batches.append(order[start:stop])
+            start = stop
+        return batches
 
     def next_indices(self) -> np.ndarray:
         if self.cursor >= len(self._batches):

@@ -23,6 +23,7 @@ from mtl_pipeline.registry import get_registry
 from mtl_pipeline.samplers.factory import build_sampler
 from mtl_pipeline.training.batching import TokenizedSplit
 from mtl_pipeline.training.checkpoint import Checkpointer
+from mtl_pipeline.training.distributed import init_from_env
 from mtl_pipeline.training.trainer import Trainer, TrainTask
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def run_training(
     )
     trainer = Trainer(
         architecture, train_tasks, train_cfg, weighting, sampler, tokenizer.pad_token_id,
-        hook=registry.hook, checkpointer=checkpointer,
+        hook=registry.hook, checkpointer=checkpointer, dist=init_from_env(),
     )
     logger.info(
         "Training %s on %s for %d steps (device %s, precision %s, loss %s, sampler %s).",

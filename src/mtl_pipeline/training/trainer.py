@@ -21,9 +21,19 @@ import torch
 
 from mtl_pipeline.config import TrainingConfig
 from mtl_pipeline.errors import TrainingError
+from mtl_pipeline.losses.context import weighting_context
 from mtl_pipeline.metrics.base import Metric
 from mtl_pipeline.training.batching import TaskBatchStream, TokenizedSplit
 from mtl_pipeline.training.device import autocast, resolve_device, resolve_precision
+from mtl_pipeline.training.gradient_monitor import GradientConflictMonitor
+from mtl_pipeline.training.distributed import (
+    DistContext,
+    all_reduce_grads_,
+    all_reduce_mean_,
+    barrier,
+    broadcast_parameters_,
+    device_for,
+)
 from mtl_pipeline.training.evaluate import compute_metrics, predict_split
 
 logger = logging.getLogger(__name__)
@@ -71,6 +81,7 @@ class Trainer:
         pad_id: int,
         hook: Any | None = None,
         checkpointer: Any | None = None,
+        dist: DistContext | None = None,
     ) -> None:
         self.architecture = architecture
         self.tasks = tasks
@@ -78,13 +89,19 @@ class Trainer:
         self.weighting = weighting
         self.sampler = sampler
         self.pad_id = pad_id
-        self.hook = hook
-        self.device = resolve_device(config.device)
+        self.dist = dist or DistContext()
+        self.hook = hook if self.dist.is_main else None  # observers (trackers) see rank 0 only
+        self.device = device_for(self.dist, resolve_device(config.device))
         self.precision = resolve_precision(config.precision, self.device)
         self.architecture.to(self.device)
         self.weighting.to(self.device)
+        broadcast_parameters_(self.architecture, self.dist)
+        if config.compile:
+            # In place, so state_dict keys (and checkpoints) stay those of the plain module.
+            self.architecture.compile(dynamic=True)
         self.streams = {
-            name: TaskBatchStream(task.train, config.batch_size, seed=config.seed * 1009 + i, length_grouping=config.length_grouping)
+            # Every rank draws the same global batch (batch_size x world size) and keeps its stride.
+            name: TaskBatchStream(task.train, config.batch_size * self.dist.world_size, seed=config.seed * 1009 + i, length_grouping=config.length_grouping, max_tokens=config.max_tokens_per_batch * self.dist.world_size if config.max_tokens_per_batch else None)
             for i, (name, task) in enumerate(tasks.items())
         }
         self.optimizer = self._build_optimizer()
@@ -96,7 +113,11 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.shared_params = [p for p in architecture.shared_parameters() if p.requires_grad]
         self.step = 0
-        self.history: dict[str, Any] = {"steps": [], "evaluations": [], "skipped_steps": []}
+        self.history: dict[str, Any] = {"steps": [], "evaluations": [], "skipped_steps": [], "gradient_conflicts": []}
+        # --- issue 5: weighting context (task types, last shared layer) + conflict monitor ---
+        self.weighting.bind(weighting_context(architecture, self.shared_params, config.seed))
+        self.conflict_monitor = GradientConflictMonitor(self, config.conflict_monitor_every) if config.conflict_monitor_every else None
+        # --- end issue 5 ---
         self.best_score, self.best_step = -math.inf, 0
         self.best_metrics: dict[str, dict[str, float]] = {}
         self.best_state: dict[str, torch.Tensor] | None = None
@@ -111,7 +132,8 @@ class Trainer:
             "decay": {"params": [], "weight_decay": cfg.weight_decay, "lr": cfg.learning_rate},
             "no_decay": {"params": [], "weight_decay": 0.0, "lr": cfg.learning_rate},
             "heads": {"params": [], "weight_decay": cfg.weight_decay, "lr": cfg.head_learning_rate or cfg.learning_rate},
-            "weighting": {"params": [], "weight_decay": 0.0, "lr": cfg.learning_rate},
+            # issue 5: a weighting may set its own rate (uncertainty's log-variances)
+            "weighting": {"params": [], "weight_decay": 0.0, "lr": getattr(self.weighting, "learning_rate", None) or cfg.learning_rate},
         }
         for name, param in self.architecture.named_parameters():
             if not param.requires_grad:
@@ -129,6 +151,8 @@ class Trainer:
     # --- one step ---------------------------------------------------------------------
     def _batch(self, task: str) -> dict[str, torch.Tensor]:
         indices = self.streams[task].next_indices()
+        if self.dist.enabled:
+            indices = indices[self.dist.rank :: self.dist.world_size]
         batch = self.tasks[task].train.collate(indices, self.pad_id)
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
@@ -147,6 +171,8 @@ class Trainer:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
 
     def _flat_shared_grad(self) -> torch.Tensor:
+        if not self.shared_params:  # e.g. adapters on a frozen encoder: nothing is shared
+            return torch.zeros(0, device=self.device)
         grads = [
             (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).float() for p in self.shared_params
         ]
@@ -188,11 +214,14 @@ class Trainer:
                     total, plain = self._task_loss(task)
                     logged[task] += plain.detach() / accum
                     self._backward(total / accum)
-                rows.append(self._flat_shared_grad())
+                rows.append(all_reduce_mean_(self._flat_shared_grad(), self.dist))
             detached = {t: logged[t].detach() for t in tasks}
-            combined = self.weighting.combine_gradients(torch.stack(rows), detached, self.step)
-            self._write_shared_grad(combined)
-        values = torch.stack(list(logged.values())).float().cpu().tolist()
+            if self.shared_params:  # no shared parameters: every task keeps its own gradient
+                combined = self.weighting.combine_gradients(torch.stack(rows), detached, self.step)
+                self._write_shared_grad(combined)
+        own = {id(p) for p in self.shared_params} if self.weighting.mode == "gradient" else set()
+        all_reduce_grads_([p for g in self.optimizer.param_groups for p in g["params"] if id(p) not in own], self.dist)
+        values = all_reduce_mean_(torch.stack(list(logged.values())).float(), self.dist).cpu().tolist()
         losses_f = dict(zip(tasks, values, strict=True))
         if not all(math.isfinite(v) for v in values):
             return self._non_finite(tasks, losses_f)
@@ -258,7 +287,7 @@ class Trainer:
             self.hook.on_train_start(
                 run_info={"config": cfg.model_dump(), "tasks": list(self.tasks), "device": str(self.device), "precision": self.precision}
             )
-        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not cfg.progress_bar, desc="training", unit="step", mininterval=1.0, dynamic_ncols=True)
+        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not (cfg.progress_bar and self.dist.is_main), desc="training", unit="step", mininterval=1.0, dynamic_ncols=True)
         while self.step < cfg.max_steps:
             # --- issue 6: record the sampler's distribution for the report (pure; no RNG use) ---
             if self.step % cfg.log_every == 0:
@@ -269,6 +298,10 @@ class Trainer:
             logs = self.train_step()
             self.step += 1
             self.history["steps"].append(logs)
+            # --- issue 5: gradient-conflict monitor (forks the RNG; touches no training state) ---
+            if self.conflict_monitor is not None and self.conflict_monitor.due(self.step):
+                self.history.setdefault("gradient_conflicts", []).append(self.conflict_monitor.measure(logs))
+            # --- end issue 5 ---
             for t, v in logs["losses"].items():
                 if math.isfinite(v):
                     self._ema[t] = v if t not in self._ema else 0.9 * self._ema[t] + 0.1 * v
@@ -281,7 +314,9 @@ class Trainer:
                 self._evaluate_and_select()
             self.history["seconds"] = time.perf_counter() - started
             if self.checkpointer is not None and self.checkpointer.due(self.step):
-                self.checkpointer.save(self)
+                if self.dist.is_main:
+                    self.checkpointer.save(self)
+                barrier(self.dist)
         bar.close()
         if self.best_state is not None and self.best_step != self.step:
             self.architecture.load_state_dict(self.best_state)
@@ -291,7 +326,7 @@ class Trainer:
         )
         if self.hook is not None:
             self.hook.on_train_end(summary={"best_step": self.best_step, "best_score": self.best_score, "steps": self.step, "seconds": seconds})
-        if self.checkpointer is not None:
+        if self.checkpointer is not None and self.dist.is_main:
             self.checkpointer.finished()
         return TrainResult(copy.deepcopy(self.history), self.best_step, self.best_score, self.best_metrics)
 

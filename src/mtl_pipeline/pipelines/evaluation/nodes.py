@@ -20,7 +20,7 @@ def evaluate_task(
     from mtl_pipeline.config import EvaluationConfig, TaskConfig, parse_section
     from mtl_pipeline.registry import get_registry
     from mtl_pipeline.training.batching import TokenizedSplit
-    from mtl_pipeline.training.device import resolve_device
+    from mtl_pipeline.training.device import resolve_device, resolve_precision
     from mtl_pipeline.training.evaluate import compute_metrics, predict_split
 
     cfg = parse_section(TaskConfig, task, f"tasks.{task_name}")
@@ -31,7 +31,8 @@ def evaluate_task(
     architecture = trained_model.architecture
     device = resolve_device("auto")
     architecture.to(device)
-    common = {"batch_size": eval_cfg.batch_size, "device": device, "precision": "fp32", "pad_id": trained_model.tokenizer.pad_token_id}
+    precision = resolve_precision(eval_cfg.precision, device)
+    common = {"batch_size": eval_cfg.batch_size, "device": device, "precision": precision, "pad_id": trained_model.tokenizer.pad_token_id}
     preds, refs = predict_split(architecture, task_name, split, **common)
     scores = compute_metrics(metrics, preds, refs)
     labels = label_info["labels"]

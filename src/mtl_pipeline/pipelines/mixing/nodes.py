@@ -12,6 +12,7 @@ def build_task_mixture(training: dict[str, Any], **label_infos: dict[str, Any]) 
     the mixture a run used is recorded in ``05_model_input/task_mixture.json``.
     """
     from mtl_pipeline.config import TrainingConfig, parse_section
+    from mtl_pipeline.samplers.base import inclusion_probabilities
     from mtl_pipeline.samplers.factory import build_sampler
 
     cfg = parse_section(TrainingConfig, training, "training")
@@ -26,5 +27,9 @@ def build_task_mixture(training: dict[str, Any], **label_infos: dict[str, Any]) 
         "steps_per_epoch": sampler.steps_per_epoch,
         "task_sizes": sizes,
         "initial_probabilities": probabilities,
-        "expected_batches": {t: p * k * cfg.max_steps for t, p in probabilities.items()},
+        # With k tasks drawn without replacement, a task's chance to be in a step is its
+        # inclusion probability, not k * p (exact for schedules that do not change).
+        "expected_batches": {
+            t: q * cfg.max_steps for t, q in inclusion_probabilities(probabilities, k).items()
+        },
     }

@@ -115,3 +115,79 @@ def plot_task_mixture(training_history: dict[str, Any]) -> Any:
         ax_p.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _placeholder(title: str, note: str) -> Any:
+    """An empty figure that says why it is empty (the catalog always gets a PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, note, ha="center", va="center", wrap=True, fontsize=10, transform=ax.transAxes)
+    return fig
+
+
+def plot_gradient_conflicts(training_history: dict[str, Any]) -> Any:
+    """Heatmap of each task pair's gradient cosine similarity (rows: pairs, columns: the
+    monitored steps; red = conflicting, blue = aligned), from the gradient-conflict
+    monitor's ``history["gradient_conflicts"]``. A placeholder when the monitor was off."""
+    entries = training_history.get("gradient_conflicts") or []
+    if not entries:
+        return _placeholder(
+            "gradient conflicts",
+            "The gradient-conflict monitor was off.\nSet training.conflict_monitor_every: N (> 0) to record "
+            "pairwise cosine similarities of task gradients every N steps.",
+        )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    pairs = list(dict.fromkeys(p for e in entries for p in e["cosine"]))
+    steps = [e["step"] for e in entries]
+    values = np.full((len(pairs), len(steps)), np.nan)
+    for col, entry in enumerate(entries):
+        for row, pair in enumerate(pairs):
+            value = entry["cosine"].get(pair)
+            if value is not None:
+                values[row, col] = value
+    fig, ax = plt.subplots(figsize=(max(6.0, min(16.0, 3 + 0.35 * len(steps))), max(3.0, 1.2 + 0.32 * len(pairs))))
+    image = ax.imshow(values, aspect="auto", cmap="RdBu", vmin=-1.0, vmax=1.0, interpolation="nearest")
+    ax.set_yticks(range(len(pairs)), [p.replace("|", " / ") for p in pairs], fontsize=8)
+    ticks = np.unique(np.linspace(0, len(steps) - 1, num=min(len(steps), 12)).round().astype(int))
+    ax.set_xticks(ticks, [str(steps[i]) for i in ticks], fontsize=8)
+    ax.set(title="gradient conflicts: cosine of task gradients (shared parameters)", xlabel="step")
+    fig.colorbar(image, ax=ax, label="cosine similarity")
+    fig.tight_layout()
+    return fig
+
+
+def plot_task_weights(training_history: dict[str, Any]) -> Any:
+    """Each task's loss/gradient weight over the steps it was drawn in (``weights`` of every
+    step log, recorded whatever the monitor setting). A placeholder when no step has any."""
+    series: dict[str, tuple[list[int], list[float]]] = {}
+    for entry in training_history.get("steps", []):
+        for task, weight in (entry.get("weights") or {}).items():
+            xs, ys = series.setdefault(task, ([], []))
+            xs.append(entry["step"])
+            ys.append(weight)
+    if not series:
+        return _placeholder("task weights", "No step recorded task weights.")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for task, (xs, ys) in sorted(series.items()):
+        ax.plot(xs, ys, marker="." if len(xs) < 200 else None, linewidth=1, label=task)
+    loss = training_history.get("config", {}).get("training", {}).get("loss", {}).get("name")
+    ax.set(title=f"task weights ({loss})" if loss else "task weights", xlabel="step", ylabel="weight")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig

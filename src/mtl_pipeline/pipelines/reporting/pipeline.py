@@ -4,8 +4,10 @@ from kedro.pipeline import Node, Pipeline
 
 from mtl_pipeline.pipelines.reporting.nodes import (
     collect_metrics,
+    plot_gradient_conflicts,
     plot_learning_curves,
     plot_task_mixture,
+    plot_task_weights,
     summarize,
 )
 from mtl_pipeline.project_tasks import task_names
@@ -25,5 +27,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(plot_learning_curves, inputs="training_history", outputs="learning_curves", name="plot_learning_curves", tags=["reporting"]),
             Node(plot_task_mixture, inputs="training_history", outputs="task_mixture_plot", name="plot_task_mixture", tags=["reporting"]),
+            Node(plot_gradient_conflicts, inputs="training_history", outputs="gradient_conflicts_plot", name="plot_gradient_conflicts", tags=["reporting"]),
+            Node(plot_task_weights, inputs="training_history", outputs="task_weights_plot", name="plot_task_weights", tags=["reporting"]),
         ]
     )

@@ -16,5 +16,11 @@ def train_model(
     from mtl_pipeline.pipelines._namespacing import group_per_task
     from mtl_pipeline.training.run import run_training
 
+    from mtl_pipeline.modeling.model_card import card_facts
+
     names = list(task_mixture["task_sizes"])
-    return run_training(model, training, tasks, group_per_task(names, task_data))
+    grouped = group_per_task(names, task_data)
+    trained, history = run_training(model, training, tasks, grouped)
+    # The exported directory describes itself (README.md model card, issue 9).
+    trained.card = card_facts(history, tasks, {t: d["label_info"] for t, d in grouped.items()})
+    return trained, history
