@@ -35,7 +35,9 @@ from mtl_pipeline.validation import validate_parameters
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD_CSV = "text,label\ngood,1\nbad,0\n"
-CONLLU_OK = "1\tDogs\tdog\tNOUN\tNNS\t_\t2\tnsubj\t_\t_\n2\tbark\tbark\tVERB\tVBP\t_\t0\troot\t_\t_\n"
+CONLLU_OK = (
+    "1\tDogs\tdog\tNOUN\tNNS\t_\t2\tnsubj\t_\t_\n2\tbark\tbark\tVERB\tVBP\t_\t0\troot\t_\t_\n"
+)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -133,7 +135,12 @@ def test_non_utf8_file(tmp_path):
     path = write(tmp_path, "latin1.csv", "text,label\nok,1\ncaf\xe9,0\n".encode("latin-1"))
     check(
         error_of(DataError, csv_read, path),
-        path, "line 3", "not valid UTF-8", "byte 0xe9", "expected a UTF-8 text file", "iconv",
+        path,
+        "line 3",
+        "not valid UTF-8",
+        "byte 0xe9",
+        "expected a UTF-8 text file",
+        "iconv",
     )
 
 
@@ -172,7 +179,9 @@ def test_empty_parquet_file(tmp_path):
     path = write(tmp_path, "e.parquet", b"")
     check(
         error_of(DataError, ParquetReader(NoOptions()).read, path),
-        path, "file is empty", "expected a Parquet file",
+        path,
+        "file is empty",
+        "expected a Parquet file",
     )
 
 
@@ -182,7 +191,10 @@ def test_header_only_file(tmp_path, name, read):
     path = write(tmp_path, name, f"text{sep}label\n\n")
     check(
         error_of(DataError, read, path),
-        path, "no data rows", "after the header on line 1", "expected at least one example",
+        path,
+        "no data rows",
+        "after the header on line 1",
+        "expected at least one example",
     )
 
 
@@ -190,7 +202,11 @@ def test_blank_header_line(tmp_path):
     path = write(tmp_path, "nohead.tsv", "\nx\t1\n")
     check(
         error_of(DataError, glue, path),
-        path, "line 1", "header line is blank", "expected tab-separated column names", "header: false",
+        path,
+        "line 1",
+        "header line is blank",
+        "expected tab-separated column names",
+        "header: false",
     )
 
 
@@ -198,7 +214,11 @@ def test_duplicate_column_names(tmp_path):
     path = write(tmp_path, "dup.csv", "text,label,text\na,1,b\n")
     check(
         error_of(DataError, csv_read, path),
-        path, "line 1", "duplicate column name 'text'", "columns 1 and 3", "expected unique names",
+        path,
+        "line 1",
+        "duplicate column name 'text'",
+        "columns 1 and 3",
+        "expected unique names",
         "found ['text', 'label', 'text']",
     )
 
@@ -207,7 +227,10 @@ def test_empty_column_name(tmp_path):
     path = write(tmp_path, "gap.tsv", "text\t\tlabel\na\tb\t1\n")
     check(
         error_of(DataError, glue, path),
-        path, "line 1", "column 2 of the header has an empty name", "expected a name",
+        path,
+        "line 1",
+        "column 2 of the header has an empty name",
+        "expected a name",
     )
 
 
@@ -215,7 +238,9 @@ def test_headerless_tsv_without_columns_option(tmp_path):
     path = write(tmp_path, "cola.tsv", "src\t1\t\tA sentence.\n")
     check(
         error_of(DataError, glue, path, header=False),
-        path, "header: false but no `columns`", "list the column names",
+        path,
+        "header: false but no `columns`",
+        "list the column names",
     )
 
 
@@ -223,7 +248,11 @@ def test_columns_option_count_differs_from_header(tmp_path):
     path = write(tmp_path, "ren.tsv", "a\tb\tc\nx\ty\tz\n")
     check(
         error_of(DataError, glue, path, columns=["text", "label"]),
-        path, "line 1", "`columns` names 2 columns", "the header has 3", "expected the same number",
+        path,
+        "line 1",
+        "`columns` names 2 columns",
+        "the header has 3",
+        "expected the same number",
     )
 
 
@@ -233,7 +262,12 @@ def test_file_not_found(tmp_path):
 
 
 def test_path_is_a_directory(tmp_path):
-    check(error_of(DataError, csv_read, str(tmp_path)), str(tmp_path), "is a directory", "expected a file")
+    check(
+        error_of(DataError, csv_read, str(tmp_path)),
+        str(tmp_path),
+        "is a directory",
+        "expected a file",
+    )
 
 
 # --- rows: column counts and quoting ---------------------------------------------------------
@@ -243,7 +277,10 @@ def test_tsv_wrong_field_count(tmp_path):
     path = write(tmp_path, "shift.tsv", "sentence\tlabel\nfine\t1\nan extra\ttab\t0\n")
     check(
         error_of(DataError, glue, path),
-        path, "line 3", "expected 2 tab-separated fields (sentence, label)", "found 3",
+        path,
+        "line 3",
+        "expected 2 tab-separated fields (sentence, label)",
+        "found 3",
         "['an extra', 'tab', '0']",
     )
 
@@ -252,7 +289,11 @@ def test_csv_wrong_field_count(tmp_path):
     path = write(tmp_path, "shift.csv", "text,label\nfine,1\nunquoted, comma,0\n")
     check(
         error_of(DataError, csv_read, path),
-        path, "line 3", "expected 2 fields (text, label)", "found 3", "must be quoted",
+        path,
+        "line 3",
+        "expected 2 fields (text, label)",
+        "found 3",
+        "must be quoted",
     )
 
 
@@ -260,7 +301,11 @@ def test_csv_unclosed_quote_points_at_the_opening_line(tmp_path):
     path = write(tmp_path, "open.csv", 'text,label\nok,1\n"never closed,0\nmore,1\nrows,0\n')
     check(
         error_of(DataError, csv_read, path),
-        path, "line 3", 'closing " never comes', "end of the file at line 5", 'expected a closing "',
+        path,
+        "line 3",
+        'closing " never comes',
+        "end of the file at line 5",
+        'expected a closing "',
     )
 
 
@@ -268,7 +313,11 @@ def test_csv_stray_quote_after_closing_quote(tmp_path):
     path = write(tmp_path, "stray.csv", 'text,label\n"he said "hi" twice",1\n')
     check(
         error_of(DataError, csv_read, path),
-        path, "line 2", 'stray " after the closing quote', "expected the delimiter ','", '""',
+        path,
+        "line 2",
+        'stray " after the closing quote',
+        "expected the delimiter ','",
+        '""',
     )
 
 
@@ -290,7 +339,12 @@ def test_jsonl_invalid_json_line(tmp_path):
     path = write(tmp_path, "bad.jsonl", '{"text": "a", "label": 1}\n{"text": "b", label: 0}\n')
     check(
         error_of(DataError, JsonLinesReader(NoOptions()).read, path),
-        path, "line 2", "invalid JSON", "column 15", "expected one JSON object per line", "found",
+        path,
+        "line 2",
+        "invalid JSON",
+        "column 15",
+        "expected one JSON object per line",
+        "found",
     )
 
 
@@ -298,7 +352,10 @@ def test_jsonl_line_not_an_object(tmp_path):
     path = write(tmp_path, "list.jsonl", '{"text": "a", "label": 1}\n["b", 0]\n')
     check(
         error_of(DataError, JsonLinesReader(NoOptions()).read, path),
-        path, "line 2", "expected a JSON object", "found list",
+        path,
+        "line 2",
+        "expected a JSON object",
+        "found list",
     )
 
 
@@ -306,7 +363,11 @@ def test_jsonl_duplicate_key(tmp_path):
     path = write(tmp_path, "dup.jsonl", '{"text": "a", "label": 1, "label": 0}\n')
     check(
         error_of(DataError, JsonLinesReader(NoOptions()).read, path),
-        path, "line 1", "field label", "appears twice", "expected each key once",
+        path,
+        "line 1",
+        "field label",
+        "appears twice",
+        "expected each key once",
     )
 
 
@@ -314,7 +375,11 @@ def test_jsonl_key_missing_on_one_line(tmp_path):
     path = write(tmp_path, "gap.jsonl", '{"text": "a", "label": "1"}\n{"label": "0"}\n')
     check(
         error_of(DataError, run_task, path, reader="jsonl"),
-        path, "line 2", "field text", "missing", "expected a non-empty string",
+        path,
+        "line 2",
+        "field text",
+        "missing",
+        "expected a non-empty string",
     )
 
 
@@ -322,7 +387,11 @@ def test_jsonl_text_not_a_string(tmp_path):
     path = write(tmp_path, "nested.jsonl", '{"text": {"en": "a"}, "label": "1"}\n')
     check(
         error_of(DataError, run_task, path, reader="jsonl"),
-        path, "line 1", "field text", "expected a string", "found dict",
+        path,
+        "line 1",
+        "field text",
+        "expected a string",
+        "found dict",
     )
 
 
@@ -330,16 +399,22 @@ def test_not_a_parquet_file(tmp_path):
     path = write(tmp_path, "fake.parquet", GOOD_CSV)
     check(
         error_of(DataError, ParquetReader(NoOptions()).read, path),
-        path, "not a readable Parquet file", "expected a file written by",
+        path,
+        "not a readable Parquet file",
+        "expected a file written by",
     )
 
 
 def test_parquet_without_rows(tmp_path):
     path = tmp_path / "empty.parquet"
-    pd.DataFrame({"text": pd.Series([], dtype=str), "label": pd.Series([], dtype=int)}).to_parquet(path)
+    pd.DataFrame({"text": pd.Series([], dtype=str), "label": pd.Series([], dtype=int)}).to_parquet(
+        path
+    )
     check(
         error_of(DataError, ParquetReader(NoOptions()).read, str(path)),
-        str(path), "no data rows", "expected at least one example",
+        str(path),
+        "no data rows",
+        "expected at least one example",
     )
 
 
@@ -359,7 +434,9 @@ def test_hf_disk_not_a_saved_dataset(hf_dirs):
     path = str(hf_dirs["plain"])
     check(
         error_of(DataError, HfDiskReader(NoOptions()).read, path),
-        path, "not a dataset saved with save_to_disk", "expected a Dataset or DatasetDict folder",
+        path,
+        "not a dataset saved with save_to_disk",
+        "expected a Dataset or DatasetDict folder",
     )
 
 
@@ -367,7 +444,10 @@ def test_hf_disk_dataset_dict_needs_a_split(hf_dirs):
     path = str(hf_dirs["dict"])
     check(
         error_of(DataError, HfDiskReader(NoOptions()).read, path),
-        path, "needs a split", f"{path}#<split>", "available splits: train, validation",
+        path,
+        "needs a split",
+        f"{path}#<split>",
+        "available splits: train, validation",
     )
 
 
@@ -375,7 +455,9 @@ def test_hf_disk_unknown_split(hf_dirs):
     path = f"{hf_dirs['dict']}#test"
     check(
         error_of(DataError, HfDiskReader(NoOptions()).read, path),
-        path, "split 'test' not found", "expected one of: train, validation",
+        path,
+        "split 'test' not found",
+        "expected one of: train, validation",
     )
 
 
@@ -383,7 +465,10 @@ def test_hf_disk_split_of_a_single_dataset(hf_dirs):
     path = f"{hf_dirs['single']}#validation"
     check(
         error_of(DataError, HfDiskReader(NoOptions()).read, path),
-        path, "split 'validation'", "single Dataset without splits", "expected",
+        path,
+        "split 'validation'",
+        "single Dataset without splits",
+        "expected",
     )
 
 
@@ -394,7 +479,10 @@ def test_missing_column(tmp_path):
     path = write(tmp_path, "cols.tsv", "sentence\tlabel\nfine\t1\n")
     check(
         error_of(DataError, run_task, path, reader="glue_tsv"),
-        path, "line 1 (header)", "missing column(s) 'text'", "expected the task's text_fields",
+        path,
+        "line 1 (header)",
+        "missing column(s) 'text'",
+        "expected the task's text_fields",
         "columns found: 'sentence', 'label'",
     )
 
@@ -404,7 +492,10 @@ def test_missing_column_with_columns_option(tmp_path):
     reader = {"name": "glue_tsv", "header": False, "columns": ["source", "label", "orig", "sent"]}
     check(
         error_of(DataError, run_task, path, reader=reader),
-        path, "reader option `columns`", "missing column(s) 'text'", "columns found: 'source'",
+        path,
+        "reader option `columns`",
+        "missing column(s) 'text'",
+        "columns found: 'source'",
     )
 
 
@@ -412,7 +503,25 @@ def test_empty_text(tmp_path):
     path = write(tmp_path, "blank.csv", 'text,label\ngood,1\n"   ",0\n')
     check(
         error_of(DataError, run_task, path),
-        path, "line 3", "field text", "text is empty", "expected a non-empty string", "found '   '",
+        path,
+        "line 3",
+        "field text",
+        "text is empty",
+        "expected a non-empty string",
+        "found '   '",
+    )
+
+
+def test_row_of_empty_fields_is_not_skipped(tmp_path):
+    path = write(tmp_path, "tabs.tsv", "text\tlabel\ngood\t1\n\t\n")
+    check(
+        error_of(DataError, run_task, path, reader="glue_tsv"),
+        path,
+        "line 3",
+        "field text",
+        "text is empty",
+        "expected a non-empty string",
+        "found ''",
     )
 
 
@@ -420,7 +529,11 @@ def test_empty_text_second_segment_of_a_pair(tmp_path):
     path = write(tmp_path, "pair.tsv", "a\tb\tlabel\nx\ty\t1\nx\t\t0\n")
     check(
         error_of(DataError, run_task, path, reader="glue_tsv", text_fields=["a", "b"]),
-        path, "line 3", "field b", "text is empty", "expected a non-empty string",
+        path,
+        "line 3",
+        "field b",
+        "text is empty",
+        "expected a non-empty string",
     )
 
 
@@ -428,7 +541,11 @@ def test_missing_classification_label(tmp_path):
     path = write(tmp_path, "nolabel.csv", "text,label\ngood,1\nbad,\n")
     check(
         error_of(DataError, run_task, path),
-        path, "line 3", "field label", "label is empty", "expected a class label",
+        path,
+        "line 3",
+        "field label",
+        "label is empty",
+        "expected a class label",
     )
 
 
@@ -437,7 +554,10 @@ def test_dev_label_outside_the_train_label_set(tmp_path):
     dev = write(tmp_path, "dev.csv", "text,label\nfine,1\nmeh,2\n")
     check(
         error_of(DataError, run_task, train, dev),
-        dev, "line 3", "field label", "label '2' is not in the task's label set ['0', '1']",
+        dev,
+        "line 3",
+        "field label",
+        "label '2' is not in the task's label set ['0', '1']",
         "expected one of those",
     )
 
@@ -446,7 +566,10 @@ def test_train_label_outside_the_configured_labels(tmp_path):
     train = write(tmp_path, "train.csv", "text,label\ngood,positive\nbad,negativ\n")
     check(
         error_of(DataError, run_task, train, labels=["negative", "positive"]),
-        train, "line 3", "field label", "label 'negativ' is not in the task's label set",
+        train,
+        "line 3",
+        "field label",
+        "label 'negativ' is not in the task's label set",
         "['negative', 'positive']",
     )
 
@@ -455,7 +578,10 @@ def test_single_class_in_training_file(tmp_path):
     train = write(tmp_path, "one.csv", "text,label\na,1\nb,1\n")
     check(
         error_of(DataError, run_task, train),
-        train, "field label", "a single label '1'", "expected at least two classes",
+        train,
+        "field label",
+        "a single label '1'",
+        "expected at least two classes",
     )
 
 
@@ -475,15 +601,23 @@ def test_bad_regression_label(tmp_path, value, expected):
         error_of(
             DataError, run_task, path, type="regression", reader="glue_tsv", label_field="score"
         ),
-        path, "line 3", "field score", expected,
+        path,
+        "line 3",
+        "field score",
+        expected,
     )
 
 
 def test_regression_label_json_boolean(tmp_path):
-    path = write(tmp_path, "sts.jsonl", '{"text": "a", "score": 1.0}\n{"text": "b", "score": true}\n')
+    path = write(
+        tmp_path, "sts.jsonl", '{"text": "a", "score": 1.0}\n{"text": "b", "score": true}\n'
+    )
     check(
         error_of(DataError, run_task, path, type="regression", reader="jsonl", label_field="score"),
-        path, "line 2", "field score", "expected a number, found True",
+        path,
+        "line 2",
+        "field score",
+        "expected a number, found True",
     )
 
 
@@ -501,7 +635,10 @@ def test_out_of_range_regression_label_warns_with_file_and_line(tmp_path, caplog
     messages = [r.getMessage() for r in caplog.records]
     check(
         messages[0],
-        path, "line 3", "field score", "label 7.5 is outside label_range [0.0, 5.0]",
+        path,
+        "line 3",
+        "field score",
+        "label 7.5 is outside label_range [0.0, 5.0]",
         "expected a value in that range",
     )
     check(messages[1], "line 4", "label -1.0")
@@ -513,7 +650,10 @@ def test_out_of_range_warnings_are_capped_per_file(tmp_path, caplog):
     path = write(tmp_path, "sts.tsv", "text\tscore\n" + rows)
     with caplog.at_level(logging.WARNING, logger="mtl_pipeline.task_types.regression"):
         _, _, info = run_task(
-            path, type="regression", reader="glue_tsv", label_field="score",
+            path,
+            type="regression",
+            reader="glue_tsv",
+            label_field="score",
             head={"label_range": [0, 5]},
         )
     per_row = [r for r in caplog.records if "is outside label_range" in r.getMessage()]
@@ -523,10 +663,12 @@ def test_out_of_range_warnings_are_capped_per_file(tmp_path, caplog):
 
 
 def test_all_blank_rows_leave_the_task_with_zero_rows(tmp_path):
-    path = write(tmp_path, "gaps.tsv", "text\tlabel\n\n\t\n   \n")
+    path = write(tmp_path, "gaps.tsv", "text\tlabel\n\n   \n\r\n")
     check(
         error_of(DataError, run_task, path, reader="glue_tsv"),
-        path, "no data rows", "expected at least one example",
+        path,
+        "no data rows",
+        "expected at least one example",
     )
 
 
@@ -534,7 +676,9 @@ def test_caps_cannot_empty_a_task(base_params):
     params = params_with(base_params, tasks__sst2__max_train_examples=0)
     check(
         error_of(ConfigError, parse_run_config, params),
-        "tasks.sst2.max_train_examples", "greater than 0", "(got 0)",
+        "tasks.sst2.max_train_examples",
+        "greater than 0",
+        "(got 0)",
     )
 
 
@@ -553,7 +697,10 @@ def test_tokens_and_tags_length_mismatch(tmp_path):
     )
     check(
         error_of(DataError, tagging, path),
-        path, "line 2", "field tags", "expected one tag per token of field tokens (3 tags)",
+        path,
+        "line 2",
+        "field tags",
+        "expected one tag per token of field tokens (3 tags)",
         "found 2 tags",
     )
 
@@ -562,7 +709,11 @@ def test_tokens_not_a_list(tmp_path):
     path = write(tmp_path, "ner.jsonl", '{"tokens": "a b", "tags": ["X", "Y"]}\n')
     check(
         error_of(DataError, tagging, path),
-        path, "line 1", "field tokens", "expected a non-empty list of tokens", "found str 'a b'",
+        path,
+        "line 1",
+        "field tokens",
+        "expected a non-empty list of tokens",
+        "found str 'a b'",
     )
 
 
@@ -570,13 +721,19 @@ def test_empty_token_in_a_sentence(tmp_path):
     path = write(tmp_path, "ner.jsonl", '{"tokens": ["a", " ", "c"], "tags": ["X", "Y", "X"]}\n')
     check(
         error_of(DataError, tagging, path),
-        path, "line 1", "field tokens: token 2", "text is empty", "expected a non-empty string",
+        path,
+        "line 1",
+        "field tokens: token 2",
+        "text is empty",
+        "expected a non-empty string",
     )
 
 
 def test_empty_tag(tmp_path):
     path = write(tmp_path, "ner.jsonl", '{"tokens": ["a", "b"], "tags": ["X", ""]}\n')
-    check(error_of(DataError, tagging, path), path, "line 1", "field tags", "empty tag", "['X', '']")
+    check(
+        error_of(DataError, tagging, path), path, "line 1", "field tags", "empty tag", "['X', '']"
+    )
 
 
 # --- CoNLL-U ---------------------------------------------------------------------------------
@@ -590,7 +747,10 @@ def test_conllu_wrong_field_count(tmp_path):
     text = "# sent_id = 1\n1\tDogs\tdog\tNOUN\tNNS\t_\t2\tnsubj\t_\n"
     check(
         error_of(DataError, conllu, tmp_path, text),
-        "bad.conllu", "line 2", "expected 10 tab-separated CoNLL-U fields", "found 9",
+        "bad.conllu",
+        "line 2",
+        "expected 10 tab-separated CoNLL-U fields",
+        "found 9",
     )
 
 
@@ -598,7 +758,10 @@ def test_conllu_spaces_instead_of_tabs(tmp_path):
     text = "1 Dogs dog NOUN NNS _ 2 nsubj _ _\n"
     check(
         error_of(DataError, conllu, tmp_path, text),
-        "bad.conllu", "line 1", "expected 10 tab-separated", "found 1",
+        "bad.conllu",
+        "line 1",
+        "expected 10 tab-separated",
+        "found 1",
     )
 
 
@@ -606,7 +769,11 @@ def test_conllu_non_integer_id(tmp_path):
     text = CONLLU_OK + "\nx\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n"
     check(
         error_of(DataError, conllu, tmp_path, text),
-        "bad.conllu", "line 4", "field ID", "expected an integer word ID", "found 'x'",
+        "bad.conllu",
+        "line 4",
+        "field ID",
+        "expected an integer word ID",
+        "found 'x'",
     )
 
 
@@ -614,7 +781,10 @@ def test_conllu_out_of_order_ids(tmp_path):
     text = CONLLU_OK.replace("2\tbark", "3\tbark")
     check(
         error_of(DataError, conllu, tmp_path, text),
-        "bad.conllu", "line 2", "field ID", "expected word 2, found 3",
+        "bad.conllu",
+        "line 2",
+        "field ID",
+        "expected word 2, found 3",
     )
 
 
@@ -622,7 +792,10 @@ def test_conllu_sentences_not_separated_by_a_blank_line(tmp_path):
     text = CONLLU_OK + CONLLU_OK
     check(
         error_of(DataError, conllu, tmp_path, text),
-        "bad.conllu", "line 3", "expected word 3, found 1", "a blank line must separate sentences",
+        "bad.conllu",
+        "line 3",
+        "expected word 3, found 1",
+        "a blank line must separate sentences",
     )
 
 
@@ -630,7 +803,10 @@ def test_conllu_malformed_multiword_range(tmp_path):
     text = "1-x\tDogs'\t_\t_\t_\t_\t_\t_\t_\t_\n" + CONLLU_OK
     check(
         error_of(DataError, conllu, tmp_path, text),
-        "bad.conllu", "line 1", "field ID", "found '1-x'",
+        "bad.conllu",
+        "line 1",
+        "field ID",
+        "found '1-x'",
     )
 
 
@@ -638,7 +814,11 @@ def test_conllu_multiword_range_out_of_place(tmp_path):
     text = "1\tI\tI\tPRON\tPRP\t_\t0\troot\t_\t_\n3-4\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n"
     check(
         error_of(DataError, conllu, tmp_path, text),
-        "bad.conllu", "line 2", "field ID", "expected a multi-word range 2-N", "found '3-4'",
+        "bad.conllu",
+        "line 2",
+        "field ID",
+        "expected a multi-word range 2-N",
+        "found '3-4'",
     )
 
 
@@ -646,14 +826,22 @@ def test_conllu_empty_upos_field(tmp_path):
     text = CONLLU_OK.replace("NOUN", "")
     check(
         error_of(DataError, conllu, tmp_path, text),
-        "bad.conllu", "line 1", "field UPOS", "empty", "expected a value", "`_`",
+        "bad.conllu",
+        "line 1",
+        "field UPOS",
+        "empty",
+        "expected a value",
+        "`_`",
     )
 
 
 def test_conllu_without_token_lines(tmp_path):
     check(
         error_of(DataError, conllu, tmp_path, "# just a comment\n# and another\n"),
-        "bad.conllu", "no data rows", "no token lines", "expected at least one example",
+        "bad.conllu",
+        "no data rows",
+        "no token lines",
+        "expected at least one example",
     )
 
 
@@ -664,7 +852,9 @@ def test_unknown_key_in_a_task_suggests_the_right_one(base_params):
     params = params_with(base_params, tasks__sst2__lables=["0", "1"])
     check(
         error_of(ConfigError, parse_run_config, params),
-        "tasks.sst2.lables: unknown key", "Did you mean 'labels'?", "Valid keys here:",
+        "tasks.sst2.lables: unknown key",
+        "Did you mean 'labels'?",
+        "Valid keys here:",
     )
 
 
@@ -679,7 +869,9 @@ def test_wrong_type(base_params):
     params = params_with(base_params, training__batch_size="big")
     check(
         error_of(ConfigError, parse_run_config, params),
-        "training.batch_size", "valid integer", "(got 'big')",
+        "training.batch_size",
+        "valid integer",
+        "(got 'big')",
     )
 
 
@@ -688,7 +880,9 @@ def test_zero_or_negative_steps(base_params, steps):
     params = params_with(base_params, training__max_steps=steps)
     check(
         error_of(ConfigError, parse_run_config, params),
-        "training.max_steps", "greater than 0", f"(got {steps})",
+        "training.max_steps",
+        "greater than 0",
+        f"(got {steps})",
     )
 
 
@@ -717,7 +911,9 @@ def test_duplicate_labels_in_config(base_params):
     params = params_with(base_params, tasks__sst2__labels=["0", "1", "0"])
     check(
         error_of(ConfigError, parse_run_config, params),
-        "tasks.sst2.labels", "expected each label once", "found ['0']",
+        "tasks.sst2.labels",
+        "expected each label once",
+        "found ['0']",
     )
 
 
@@ -730,7 +926,9 @@ def test_label_field_also_a_text_field(base_params):
     params = params_with(base_params, tasks__sst2__label_field="sentence")
     check(
         error_of(ConfigError, parse_run_config, params),
-        "tasks.sst2", "label_field: 'sentence' is also in text_fields", "expected the label",
+        "tasks.sst2",
+        "label_field: 'sentence' is also in text_fields",
+        "expected the label",
     )
 
 
@@ -755,8 +953,10 @@ def test_component_option_typo_suggests_the_option(base_params):
     params = params_with(base_params, tasks__cola__reader=reader)
     check(
         error_of(ConfigError, validate_parameters, params),
-        "tasks.cola.reader: invalid options for 'glue_tsv'", "headr: unknown option",
-        "did you mean 'header'?", "Options it accepts: columns, header",
+        "tasks.cola.reader: invalid options for 'glue_tsv'",
+        "headr: unknown option",
+        "did you mean 'header'?",
+        "Options it accepts: columns, header",
     )
 
 
@@ -764,7 +964,10 @@ def test_component_option_wrong_type(base_params):
     params = params_with(base_params, training__sampler={"name": "temperature", "T": "hot"})
     check(
         error_of(ConfigError, validate_parameters, params),
-        "training.sampler: invalid options for 'temperature'", "T:", "valid number", "(got 'hot')",
+        "training.sampler: invalid options for 'temperature'",
+        "T:",
+        "valid number",
+        "(got 'hot')",
     )
 
 
@@ -772,7 +975,8 @@ def test_label_range_on_a_classification_task(base_params):
     params = params_with(base_params, tasks__sst2__head={"label_range": [0, 5]})
     check(
         error_of(ConfigError, validate_parameters, params),
-        "tasks.sst2.head: invalid options for 'classification'", "label_range: unknown option",
+        "tasks.sst2.head: invalid options for 'classification'",
+        "label_range: unknown option",
         "Options it accepts: dropout, pooling",
     )
 
@@ -781,7 +985,10 @@ def test_label_range_reversed(base_params):
     params = params_with(base_params, tasks__stsb__head={"label_range": [5, 0]})
     check(
         error_of(ConfigError, validate_parameters, params),
-        "tasks.stsb.head", "label_range: expected finite [lo, hi] with lo < hi", "found [5.0, 0.0]",
+        "tasks.stsb.head",
+        "label_range: expected finite [lo, hi] with lo < hi",
+        "(got [5, 0])",
+        "found [5.0, 0.0]",
     )
 
 
@@ -789,7 +996,8 @@ def test_tasks_per_step_exceeds_task_count(base_params):
     params = params_with(base_params, training__tasks_per_step=9)
     check(
         error_of(ConfigError, validate_parameters, params),
-        "training.tasks_per_step: 9 exceeds the number of tasks (5)", "expected at most 5",
+        "training.tasks_per_step: 9 exceeds the number of tasks (5)",
+        "expected at most 5",
     )
 
 
@@ -798,14 +1006,20 @@ def test_missing_encoder_path(base_params, tmp_path):
     params = params_with(base_params, model__encoder=missing)
     check(
         error_of(ConfigError, validate_parameters, params),
-        "model.encoder", missing, "does not exist", "expected a save_pretrained folder",
+        "model.encoder",
+        missing,
+        "does not exist",
+        "expected a save_pretrained folder",
     )
 
 
 def test_encoder_folder_without_config_json(tmp_path):
     check(
         error_of(ConfigError, resolve_model_path, str(tmp_path)),
-        "model.encoder", str(tmp_path), "no config.json", "expected a save_pretrained folder",
+        "model.encoder",
+        str(tmp_path),
+        "no config.json",
+        "expected a save_pretrained folder",
     )
 
 
@@ -817,7 +1031,9 @@ def test_tokenizer_does_not_match_the_encoder():
     small = BertConfig(vocab_size=1000, hidden_size=8, num_hidden_layers=1, num_attention_heads=1)
     check(
         error_of(ConfigError, check_tokenizer_matches, tokenizer(), small),
-        "model.tokenizer", "tokenizer has 30522 tokens", "embedding table has 1000",
+        "model.tokenizer",
+        "tokenizer has 30522 tokens",
+        "embedding table has 1000",
         "expected the encoder's own tokenizer",
     )
 
@@ -830,10 +1046,15 @@ def test_duplicate_task_names_in_one_yaml_file(tmp_path):
         "tasks:\n  sst2:\n    type: classification\n  rte:\n    type: classification\n"
         "  sst2:\n    type: regression\n"
     )
-    message = error_of(ConfigError, lambda: ProjectConfigLoader(conf_source=str(conf))["parameters"])
+    message = error_of(
+        ConfigError, lambda: ProjectConfigLoader(conf_source=str(conf))["parameters"]
+    )
     check(
         message,
-        "parameters_ingestion.yml", "line 6", "duplicate key sst2", "first at line 2",
+        "parameters_ingestion.yml",
+        "line 6",
+        "duplicate key sst2",
+        "first at line 2",
         "expected each key once",
     )
 
@@ -880,7 +1101,9 @@ def test_plugin_failing_import(monkeypatch):
     monkeypatch.setattr(registry.md, "entry_points", lambda group: [broken])
     check(
         error_of(PluginError, registry.build_plugin_manager),
-        "Plugin 'broken' failed to import", "mtl_no_such_module_xyz", "ModuleNotFoundError",
+        "Plugin 'broken' failed to import",
+        "mtl_no_such_module_xyz",
+        "ModuleNotFoundError",
         "MTL_PIPELINE_DISABLE_PLUGINS=broken",
     )
 
@@ -889,7 +1112,10 @@ def test_plugin_duplicate_component_name():
     pm = _manager(first=_CsvAgain(), second=_CsvAgain())
     check(
         error_of(PluginError, Registry, pm, {}),
-        "Duplicate reader name 'csv'", "'first'", "'second'", "MTL_PIPELINE_DISABLE_PLUGINS",
+        "Duplicate reader name 'csv'",
+        "'first'",
+        "'second'",
+        "MTL_PIPELINE_DISABLE_PLUGINS",
     )
 
 
@@ -897,7 +1123,9 @@ def test_plugin_hook_returns_the_wrong_type():
     pm = _manager(odd=_DictInsteadOfList())
     check(
         error_of(PluginError, Registry, pm, {}),
-        "Plugin 'odd'", "register_metrics() must return a list of metric components", "got dict",
+        "Plugin 'odd'",
+        "register_metrics() must return a list of metric components",
+        "got dict",
     )
 
 
@@ -910,5 +1138,8 @@ def test_binary_f1_on_a_multiclass_task():
     f1 = next(m for m in BUILTIN_METRICS if m.name == "f1")
     check(
         error_of(ValueError, f1, np.array([0, 1, 2]), np.array([0, 2, 1])),
-        "metric f1", "expects label ids 0 and 1", "found [0, 1, 2]", "use macro_f1",
+        "metric f1",
+        "expects label ids 0 and 1",
+        "found [0, 1, 2]",
+        "use macro_f1",
     )

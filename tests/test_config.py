@@ -75,7 +75,9 @@ def test_every_problem_is_reported_at_once():
 
 def test_parse_section_prefixes_the_section():
     with pytest.raises(ConfigError, match=r"training\.warmup_ratio: Input should be less than 1"):
-        parse_section(RunConfig.model_fields["training"].annotation, {"warmup_ratio": 1.5}, "training")
+        parse_section(
+            RunConfig.model_fields["training"].annotation, {"warmup_ratio": 1.5}, "training"
+        )
 
 
 def test_architecture_option_typo(tmp_path):
@@ -98,8 +100,9 @@ def test_cli_params_typo_fails_in_seconds_naming_the_key(project_copy):
     assert proc.returncode != 0
     assert "training.max_step: unknown key. Did you mean 'max_steps'?" in text
     assert not (project_copy / "data" / "02_intermediate").exists(), "no node ran"
-    # ~1.5 s on an idle machine (interpreter + Kedro start-up); generous for shared CI cores.
-    assert elapsed < 10, f"took {elapsed:.1f} s"
+    # ~1.5 s on an idle machine (interpreter + Kedro start-up), ~4 s on busy shared cores.
+    # "No node ran" above is the real guard; the bound only catches a slow validation path.
+    assert elapsed < 15, f"took {elapsed:.1f} s"
 
 
 def test_cli_duplicate_task_in_yaml_names_the_file(project_copy):

@@ -23,7 +23,19 @@ from mtl_pipeline.losses.nash_mtl import nash_residual
 from mtl_pipeline.losses.pcgrad import pcgrad_coefficients
 from mtl_pipeline.registry import get_registry
 
-ALL = ["equal", "static", "uncertainty", "dwa", "rlw", "gradnorm", "pcgrad", "cagrad", "mgda", "imtl", "nash_mtl"]
+ALL = [
+    "equal",
+    "static",
+    "uncertainty",
+    "dwa",
+    "rlw",
+    "gradnorm",
+    "pcgrad",
+    "cagrad",
+    "mgda",
+    "imtl",
+    "nash_mtl",
+]
 GRADIENT = ["gradnorm", "pcgrad", "cagrad", "mgda", "imtl", "nash_mtl"]
 
 
@@ -32,7 +44,9 @@ def make(name: str, tasks: list[str], **options) -> TaskWeighting:
     return cls(tasks, cls.parse_options(options, "training.loss"))
 
 
-def combine(weighting: TaskWeighting, grads: torch.Tensor, tasks: list[str], losses=None, step: int = 0) -> torch.Tensor:
+def combine(
+    weighting: TaskWeighting, grads: torch.Tensor, tasks: list[str], losses=None, step: int = 0
+) -> torch.Tensor:
     values = losses if losses is not None else [1.0] * len(tasks)
     detached = {t: torch.tensor(float(v)) for t, v in zip(tasks, values, strict=True)}
     return weighting.combine_gradients(grads, detached, step)
@@ -71,7 +85,9 @@ def test_all_methods_registered_with_strict_options():
 # --- loss-mode methods ------------------------------------------------------------
 def test_static_weights_applied_and_validated():
     w = make("static", ["a", "b", "c"], weights={"a": 0.5, "c": 2.0})
-    out = w.combine_losses({"a": torch.tensor(2.0), "b": torch.tensor(3.0), "c": torch.tensor(1.0)}, 0)
+    out = w.combine_losses(
+        {"a": torch.tensor(2.0), "b": torch.tensor(3.0), "c": torch.tensor(1.0)}, 0
+    )
     assert out.item() == pytest.approx(0.5 * 2 + 3 + 2 * 1)
     assert w.last_weights() == {"a": 0.5, "b": 1.0, "c": 2.0}
     with pytest.raises(ConfigError, match=r"unknown task\(s\) 'sst'.*tasks of this run are a, b"):
@@ -109,7 +125,10 @@ def test_uncertainty_noisier_task_gets_larger_variance():
     opt = torch.optim.Adam([*model.parameters(), *weighting.parameters()], lr=0.05)
     for _ in range(300):
         pred = model(x)
-        losses = {"clean": ((pred[:, 0] - y[:, 0]) ** 2).mean(), "noisy": ((pred[:, 1] - y[:, 1]) ** 2).mean()}
+        losses = {
+            "clean": ((pred[:, 0] - y[:, 0]) ** 2).mean(),
+            "noisy": ((pred[:, 1] - y[:, 1]) ** 2).mean(),
+        }
         opt.zero_grad()
         weighting.combine_losses(losses, 0).backward()
         opt.step()
@@ -138,7 +157,11 @@ def test_dwa_follows_formula_over_windows():
 def test_rlw_sums_to_k_reproducible_and_fixed_within_a_step():
     tasks = ["a", "b", "c"]
     losses = {t: torch.tensor(1.0) for t in tasks}
-    first, second, other = make("rlw", tasks, seed=3), make("rlw", tasks, seed=3), make("rlw", tasks, seed=4)
+    first, second, other = (
+        make("rlw", tasks, seed=3),
+        make("rlw", tasks, seed=3),
+        make("rlw", tasks, seed=4),
+    )
     draws = []
     for step in range(5):
         first.combine_losses(losses, step)
@@ -267,7 +290,9 @@ def test_cagrad_maximizes_worst_task_gain_in_the_ball():
         samples = rng.normal(size=(20000, 4))
         samples = g0 + radius * samples / np.linalg.norm(samples, axis=1, keepdims=True)
         assert (grads @ d).min() >= (samples @ grads.T).min(axis=1).max() - 1e-5
-    rescaled = combine(make("cagrad", ["a", "b", "c"], c=c), torch.from_numpy(grads), ["a", "b", "c"]).numpy()
+    rescaled = combine(
+        make("cagrad", ["a", "b", "c"], c=c), torch.from_numpy(grads), ["a", "b", "c"]
+    ).numpy()
     np.testing.assert_allclose(rescaled, d / (1 + c**2), rtol=1e-6)
 
 
@@ -282,7 +307,11 @@ def test_imtl_equal_projections_on_unit_gradients():
         np.testing.assert_allclose(projections, projections[0], rtol=1e-8)
         assert sum(w.last_weights().values()) == pytest.approx(1.0)
     # Hand-worked: orthogonal g_a = (2, 0), g_b = (0, 1): a_a * 2 = a_b * 1, a_a + a_b = 1.
-    out = combine(make("imtl", ["a", "b"]), torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64), ["a", "b"])
+    out = combine(
+        make("imtl", ["a", "b"]),
+        torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64),
+        ["a", "b"],
+    )
     assert out.tolist() == pytest.approx([2 / 3, 2 / 3])
 
 
@@ -303,7 +332,9 @@ def test_nash_mtl_satisfies_bargaining_condition():
 def test_gradnorm_equalizes_gradient_norms():
     tasks = ["a", "b", "c"]
     w = make("gradnorm", tasks, alpha=1.5, lr=0.025)
-    grads = torch.diag(torch.tensor([1.0, 4.0, 10.0], dtype=torch.float64))  # orthogonal, unequal norms
+    grads = torch.diag(
+        torch.tensor([1.0, 4.0, 10.0], dtype=torch.float64)
+    )  # orthogonal, unequal norms
     for step in range(600):
         combine(w, grads, tasks, losses=[2.0, 2.0, 2.0], step=step)  # equal training rates: r = 1
     weights = np.array(list(w.current_weights().values()))
@@ -320,7 +351,9 @@ def test_gradnorm_favours_the_slower_task_and_keeps_sum_with_subsets():
     for step in range(1, 400):
         combine(w, grads, ["a", "b"], losses=[0.9, 0.3], step=step)  # b trains 3x faster
     current = w.current_weights()
-    assert current["a"] / current["b"] == pytest.approx(3.0, rel=0.1)  # target G_a / G_b = r_a / r_b = 3
+    assert current["a"] / current["b"] == pytest.approx(
+        3.0, rel=0.1
+    )  # target G_a / G_b = r_a / r_b = 3
     assert current["c"] == 1.0 and sum(current.values()) == pytest.approx(3.0, rel=1e-5)
 
 
@@ -343,7 +376,9 @@ def _drive(w: TaskWeighting, step: int, rng: np.random.Generator) -> list[float]
     tasks = ["a", "b", "c"]
     losses = rng.uniform(0.5, 2.0, size=3)
     if w.mode == "loss":
-        out = w.combine_losses({t: torch.tensor(float(v)) for t, v in zip(tasks, losses, strict=True)}, step)
+        out = w.combine_losses(
+            {t: torch.tensor(float(v)) for t, v in zip(tasks, losses, strict=True)}, step
+        )
         return [out.item()]
     grads = torch.from_numpy(rng.normal(size=(3, 6)))
     return combine(w, grads, tasks, losses, step).tolist()

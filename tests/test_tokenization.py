@@ -103,7 +103,11 @@ def test_tag_alignment_under_truncation_counts_dropped_words():
     words = ["antidisestablishmentarianism"] + ["ok"] * 10
     tags = ["NOUN"] + ["X"] * 10
     columns, stats = tokenize_frame(
-        _tagging_frame([words], [tags]), tokenizer(), level="token", vocab=["NOUN", "X"], max_length=12
+        _tagging_frame([words], [tags]),
+        tokenizer(),
+        level="token",
+        vocab=["NOUN", "X"],
+        max_length=12,
     )
     labels = columns["labels"][0]
     n_first = len(tokenizer().tokenize(words[0]))  # 8 sub-words

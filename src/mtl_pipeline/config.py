@@ -105,10 +105,12 @@ class ModelConfig(StrictModel):
 class TokenizationConfig(StrictModel):
     batch_size: PositiveInt = 1000
     num_proc: PositiveInt | None = None
+    cache_dir: str | None = "data/04_feature/.cache"
 
 
 class TrainingConfig(StrictModel):
-    strategy: Literal["mtl_all"] = "mtl_all"
+    #: Transfer strategy (issue 7; strategies/, docs/strategies.md).
+    strategy: Literal["mtl_all", "single_task", "pairwise", "stilts", "mtl_then_finetune"] = "mtl_all"
     max_steps: PositiveInt = 1000
     batch_size: PositiveInt = 32
     eval_batch_size: PositiveInt = 128
@@ -139,6 +141,15 @@ class TrainingConfig(StrictModel):
     resume: bool = True
     progress_bar: bool = True
     num_threads: PositiveInt | None = None
+    # --- issue 7: options of the transfer strategies (docs/strategies.md) ---------------
+    #: pairwise / stilts: the task the model is for (model selection uses its main metric).
+    target_task: str | None = None
+    #: pairwise: the task trained jointly with the target; stilts: the intermediate task.
+    supporting_task: str | None = None
+    #: Steps of the second phase (stilts: the target; mtl_then_finetune: each task's
+    #: fine-tuning); null: max_steps.
+    finetune_steps: PositiveInt | None = None
+    # --- end issue 7 ------------------------------------------------------------------
 
     @field_validator("device")
     @classmethod
@@ -146,6 +157,32 @@ class TrainingConfig(StrictModel):
         if not DEVICE_PATTERN.match(value):
             raise ValueError("expected auto, cpu, mps, cuda or cuda:N")
         return value
+
+    @model_validator(mode="after")
+    def _strategy_options(self) -> TrainingConfig:
+        """issue 7: a strategy option the strategy does not use is an error, not a no-op."""
+        pair = self.strategy in ("pairwise", "stilts")
+        if pair and (self.target_task is None or self.supporting_task is None):
+            raise ValueError(
+                f"strategy {self.strategy} needs training.target_task and "
+                "training.supporting_task"
+            )
+        if pair and self.target_task == self.supporting_task:
+            raise ValueError(
+                f"training.target_task and training.supporting_task are both "
+                f"{self.target_task!r}; expected two different tasks"
+            )
+        if not pair and (self.target_task is not None or self.supporting_task is not None):
+            raise ValueError(
+                f"training.target_task / supporting_task are used by the pairwise and stilts "
+                f"strategies only, not by {self.strategy}"
+            )
+        if self.finetune_steps is not None and self.strategy not in ("stilts", "mtl_then_finetune"):
+            raise ValueError(
+                f"training.finetune_steps is used by stilts and mtl_then_finetune only, not by "
+                f"{self.strategy}"
+            )
+        return self
 
 
 class EvaluationConfig(StrictModel):
@@ -212,6 +249,57 @@ class PredictConfig(StrictModel):
 # --- end issue 9 -------------------------------------------------------------------------
 
 
+# --- issue 7: the experiments pipeline (parameters_experiments.yml, docs/strategies.md) ---
+class ExperimentsBudget(StrictModel):
+    """What one grid cell may spend; the grid's run time is linear in ``steps``."""
+
+    steps: PositiveInt = Field(default=300, description="Optimizer steps per task and phase.")
+    joint_steps_per_task: bool = Field(
+        default=True,
+        description="Joint runs get steps x their task count (pairwise 2x, mtl_all Nx), so every "
+        "method sees each task for about `steps` batches; false: every run gets `steps`.",
+    )
+    evaluations: PositiveInt = Field(
+        default=3, description="Evaluations per phase (the best one per target is kept)."
+    )
+    max_train_examples: PositiveInt | dict[str, PositiveInt] | None = Field(
+        default=None,
+        description="Seeded random training subset: one cap for every task, or per task.",
+    )
+    max_eval_examples: PositiveInt | None = Field(
+        default=None, description="Validation examples scored per evaluation (null: all)."
+    )
+
+
+class ExperimentsConfig(StrictModel):
+    """``kedro run --pipelines ingestion,tokenization,experiments``: the transfer grid."""
+
+    targets: list[str] | None = Field(default=None, description="Target tasks (null: all).")
+    supports: list[str] | None = Field(
+        default=None, description="Supporting tasks (null: all; a task never supports itself)."
+    )
+    strategies: list[Literal["pairwise", "stilts", "mtl_all", "mtl_then_finetune"]] = Field(
+        default_factory=lambda: ["pairwise", "stilts", "mtl_all"],
+        description="Strategies compared with the single-task baseline (always run).",
+    )
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    budget: ExperimentsBudget = ExperimentsBudget()
+    tie_tolerance: NonNegativeFloat = Field(
+        default=0.0,
+        description="Pairwise and STILTs means closer than this count as a tie (no winner).",
+    )
+
+    @field_validator("targets", "supports", "strategies", "seeds")
+    @classmethod
+    def _unique(cls, values: list[Any] | None) -> list[Any] | None:
+        if values is not None and len(set(values)) != len(values):
+            raise ValueError(f"expected each entry once, got {values}")
+        return values
+
+
+# --- end issue 7 -------------------------------------------------------------------------
+
+
 class RunConfig(StrictModel):
     """All parameters of a run (the union of ``conf/*/parameters_*.yml``)."""
 
@@ -224,6 +312,7 @@ class RunConfig(StrictModel):
     reporting: ReportingConfig = ReportingConfig()
     tracking: TrackingConfig = TrackingConfig()  # issue 9
     predict: PredictConfig = PredictConfig()  # issue 9
+    experiments: ExperimentsConfig = ExperimentsConfig()  # issue 7
 
     @field_validator("tasks")
     @classmethod
@@ -235,6 +324,41 @@ class RunConfig(StrictModel):
                     "underscores only (it becomes a Kedro namespace, where '.' separates levels)"
                 )
         return tasks
+
+    @model_validator(mode="after")
+    def _strategy_tasks(self) -> RunConfig:
+        """issue 7: task names in ``training`` and ``experiments`` must be configured tasks."""
+        names = set(self.tasks)
+        training = self.training
+        if training.strategy in ("pairwise", "stilts"):
+            pair = {training.target_task, training.supporting_task}
+            for key in ("target_task", "supporting_task"):
+                if getattr(training, key) not in names:
+                    raise ValueError(
+                        f"training.{key}: {getattr(training, key)!r} is not in tasks "
+                        f"({', '.join(self.tasks)})"
+                    )
+            if names != pair:
+                raise ValueError(
+                    f"training.strategy {training.strategy} trains target_task and "
+                    f"supporting_task only, but tasks also lists {', '.join(sorted(names - pair))} "
+                    "(evaluation needs a model for every task). Configure exactly these two tasks, "
+                    "or compare strategies over all tasks with "
+                    "`kedro run --pipelines ingestion,tokenization,experiments`."
+                )
+        experiments = self.experiments
+        budget_caps = experiments.budget.max_train_examples
+        for key, listed in (
+            ("targets", experiments.targets),
+            ("supports", experiments.supports),
+            ("budget.max_train_examples", list(budget_caps) if isinstance(budget_caps, dict) else None),
+        ):
+            unknown = sorted(set(listed or ()) - names)
+            if unknown:
+                raise ValueError(
+                    f"experiments.{key}: {', '.join(unknown)} not in tasks ({', '.join(self.tasks)})"
+                )
+        return self
 
 
 def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -279,7 +403,7 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix
             message = str(err["msg"]).removeprefix("Value error, ")
             value = err.get("input")
             got = "" if isinstance(value, dict) and value else f" (got {_short_repr(value)})"
-            lines.append(f"  {key}: {message}{got}")
+            lines.append(f"  {key}: {message}{got}" if key else f"  {message}{got}")
     return "\n".join(lines)
 
 

@@ -53,20 +53,32 @@ class MTLHookSpecs:
         """Return ``TaskType`` subclasses (``mtl_pipeline.task_types.base``)."""
 
     # --- training-loop observers: return nothing -------------------------------------
+    # Called by the trainer in this order: on_train_start, then per optimizer step
+    # on_step_end (and on_evaluation after the steps that evaluate), then on_train_end.
+    # Under data parallelism (torchrun) they run on rank 0 only. An exception raised in one
+    # stops training with a PluginError naming the plugin. An implementation may declare
+    # only the arguments it needs (e.g. ``def on_step_end(step): ...``).
     @hookspec
     def on_train_start(self, run_info: dict[str, Any]) -> None:
-        """Called once before the first step. ``run_info`` holds the validated config
-        (``config``), task names (``tasks``), device and precision."""
+        """Called once before the first step (after a resume: before the first new step).
+        ``run_info``: ``config`` (the validated ``training`` section as a dict), ``tasks``
+        (task names), ``device`` (e.g. ``"cpu"``, ``"cuda:0"``), ``precision``
+        (``"fp32"``, ``"bf16"`` or ``"fp16"``)."""
 
     @hookspec
     def on_step_end(self, step: int, logs: dict[str, Any]) -> None:
-        """Called after every optimizer step. ``logs``: ``tasks`` (names in the step),
-        ``losses`` ({task: float}), ``weights`` ({task: float}), ``lr``, ``grad_norm``."""
+        """Called after every optimizer step; ``step`` is 1-based. ``logs``: ``step``,
+        ``tasks`` (names in the step), ``losses`` ({task: float}, averaged over
+        micro-batches and ranks), ``weights`` ({task: float}, the loss's weights),
+        ``lr`` (float), ``grad_norm`` (float; NaN without clipping). A step skipped for a
+        non-finite loss has only ``step``, ``tasks``, ``losses`` and ``skipped: True``."""
 
     @hookspec
     def on_evaluation(self, step: int, metrics: dict[str, dict[str, float]]) -> None:
-        """Called after each periodic evaluation with ``{task: {metric: value}}``."""
+        """Called after each periodic evaluation (every ``eval_every`` steps and after the
+        last step) with ``{task: {metric name: value}}`` on the validation split."""
 
     @hookspec
     def on_train_end(self, summary: dict[str, Any]) -> None:
-        """Called once after training: ``best_step``, ``best_score``, ``steps``, ``seconds``."""
+        """Called once after training: ``best_step`` (int), ``best_score`` (float, mean of
+        the main metrics, negated where lower is better), ``steps`` (int), ``seconds``."""

@@ -43,7 +43,9 @@ def _text(value: Any, where: str) -> str:
             f"{where}: text is missing (empty cell, null or absent key); expected a non-empty "
             "string."
         )
-    if isinstance(value, dict | list | tuple) or hasattr(value, "tolist"):
+    if isinstance(value, np.generic):  # numpy scalars (a numeric Parquet column) are fine
+        value = value.item()
+    if isinstance(value, dict | list | tuple | np.ndarray):
         raise DataError(
             f"{where}: expected a string, found {type(value).__name__} {preview(value)}."
         )

@@ -129,7 +129,7 @@ class ObserverRelay:
                 plugin = _culprit(caller, exc)
                 if plugin is None:
                     raise
-                origin = self._origins.get(plugin, "?")
+                origin = self._origins.get(plugin, "registered at run time")
                 raise PluginError(
                     f"Plugin {plugin!r} ({origin}) raised in {name}(): {type(exc).__name__}: "
                     f"{exc}. Fix it, or disable it with {DISABLE_ENV_VAR}={plugin}."

@@ -16,6 +16,8 @@ survives truncation carries exactly one label, and counted in ``words_without_su
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,8 +61,13 @@ def tokenize_frame(
     level: str,
     vocab: list[str],
     max_length: int,
+    per_example_stats: bool = False,
 ) -> tuple[dict[str, list[Any]], dict[str, int]]:
-    """Tokenize one standard table; returns (columns, stats)."""
+    """Tokenize one standard table; returns (columns, stats).
+
+    With ``per_example_stats`` the columns also carry ``truncated`` (bool) and
+    ``dropped_words`` per example, so statistics can be recomputed from a cached dataset.
+    """
     if frame.empty:  # the fast tokenizer fails on an empty batch; ingestion never makes one
         columns = {"input_ids": [], "labels": [], "length": [], "row": []}
         stats = {"examples": 0, "truncated": 0, "words_dropped_by_truncation": 0}
@@ -68,9 +75,11 @@ def tokenize_frame(
     extra_stats: dict[str, int] = {}
     if level == "token":
         words, invisible = _make_words_visible([list(t) for t in frame["tokens"]], tokenizer)
-        enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+        enc = tokenizer(
+            words, is_split_into_words=True, truncation=True, max_length=max_length, return_attention_mask=False
+        )
         index = {label: i for i, label in enumerate(vocab)}
-        labels, dropped_words = [], 0
+        labels, dropped_words, dropped_per_example = [], 0, []
         for i, (row, tags) in enumerate(zip(frame["row"], frame["tags"], strict=True)):
             word_ids = enc.word_ids(i)
             row_labels, previous = [], None
@@ -88,6 +97,7 @@ def tokenize_frame(
                 previous = word_id
             seen = {w for w in word_ids if w is not None}
             dropped_words += len(tags) - len(seen)
+            dropped_per_example.append(len(tags) - len(seen))
             labels.append(row_labels)
         extra_stats["words_without_subwords"] = invisible
     else:
@@ -98,18 +108,24 @@ def tokenize_frame(
             text_b if pair else None,
             truncation="longest_first" if pair else True,
             max_length=max_length,
+            return_attention_mask=False,  # derived from lengths at collation; not stored
         )
         labels = _encode_labels_sequence(frame["label"].tolist(), vocab)
         dropped_words = 0
+        dropped_per_example = [0] * len(frame)
     input_ids = enc["input_ids"]
     lengths = [len(ids) for ids in input_ids]
-    truncated = sum(1 for e in enc.encodings if e.overflowing)
+    truncated_flags = [bool(e.overflowing) for e in enc.encodings]
+    truncated = sum(truncated_flags)
     columns: dict[str, list[Any]] = {"input_ids": input_ids}
     if "token_type_ids" in enc:
         columns["token_type_ids"] = enc["token_type_ids"]
     columns["labels"] = labels
     columns["length"] = lengths
     columns["row"] = frame["row"].tolist()
+    if per_example_stats:
+        columns["truncated"] = truncated_flags
+        columns["dropped_words"] = dropped_per_example
     stats = {
         "examples": len(frame),
         "truncated": truncated,
@@ -120,3 +136,86 @@ def tokenize_frame(
         "tokens": int(sum(lengths)),
     }
     return columns, stats
+
+
+def tokenize_dataset(
+    frame: pd.DataFrame,
+    tokenizer: Any,
+    *,
+    level: str,
+    vocab: list[str],
+    max_length: int,
+    batch_size: int = 1000,
+    num_proc: int | None = None,
+    cache_file: str | None = None,
+    desc: str = "tokenizing",
+) -> tuple[Any, dict[str, Any]]:
+    """``tokenize_frame`` through ``datasets.Dataset.map``: batched, optionally in
+    ``num_proc`` processes, written to an Arrow file that is memory-mapped (so data larger
+    than RAM streams) and reused as is when ``cache_file`` already exists.
+
+    Returns (dataset, stats); stats are recomputed from the dataset's columns, so a cached
+    result reports the same numbers as a fresh one.
+    """
+    import datasets
+    import pyarrow as pa
+
+    if frame.empty:
+        columns, stats = tokenize_frame(frame, tokenizer, level=level, vocab=vocab, max_length=max_length)
+        return datasets.Dataset.from_dict(columns), stats
+    source = datasets.Dataset(pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False))
+
+    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        columns, _ = tokenize_frame(
+            pd.DataFrame({key: batch[key] for key in batch.keys()}), tokenizer, level=level, vocab=vocab, max_length=max_length, per_example_stats=True
+        )
+        return columns
+
+    encoded = source.map(
+        encode,
+        batched=True,
+        batch_size=batch_size,
+        num_proc=num_proc if num_proc and num_proc > 1 and len(frame) > batch_size else None,
+        remove_columns=source.column_names,
+        cache_file_name=cache_file,
+        load_from_cache_file=cache_file is not None,
+        keep_in_memory=cache_file is None,
+        # Without an explicit fingerprint datasets dill-hashes the closure, tokenizer
+        # included: over a second per call, more than the tokenization itself.
+        new_fingerprint=Path(cache_file).stem if cache_file else uuid.uuid4().hex,
+        desc=desc,
+    )
+    table = encoded.data
+    lengths = np.asarray(table.column("length").to_numpy())
+    stats: dict[str, Any] = {
+        "examples": int(len(lengths)),
+        "truncated": int(np.asarray(table.column("truncated").to_numpy(zero_copy_only=False)).sum()),
+        "words_dropped_by_truncation": int(np.asarray(table.column("dropped_words").to_numpy()).sum()),
+        "max_length": int(lengths.max()),
+        "mean_length": float(lengths.mean()),
+        "tokens": int(lengths.sum()),
+    }
+    return encoded.remove_columns(["truncated", "dropped_words"]), stats
+
+
+def tokenization_fingerprint(frame: pd.DataFrame, tokenizer: Any, **settings: Any) -> str:
+    """Hash of everything the token ids depend on: the table, the tokenizer, the settings
+    and this module's code, so a changed input or tokenizer never reuses a stale cache."""
+    import hashlib
+    import inspect
+    import json
+    import sys
+
+    import pyarrow as pa
+
+    digest = hashlib.sha256()
+    sink = pa.BufferOutputStream()
+    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    digest.update(sink.getvalue().to_pybytes())
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    digest.update((backend.to_str() if backend is not None else repr(tokenizer)).encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    digest.update(inspect.getsource(sys.modules[__name__]).encode())
+    return digest.hexdigest()[:24]

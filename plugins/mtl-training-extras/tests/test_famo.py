@@ -19,17 +19,34 @@ def leaf_losses(**values: float) -> dict[str, torch.Tensor]:
     return {t: torch.tensor(v, requires_grad=True) for t, v in values.items()}
 
 
-def test_weighted_loss_and_effective_weights_by_hand():
-    """w = 0: z = (1/2, 1/2); losses (1, 4): c = 1/2 + 1/8 = 0.625,
-    loss = (log 1 + log 4) / 2 / c = 1.109035..., d loss / d loss_i = z_i / (c D_i) = (0.8, 0.2)."""
+def test_weights_and_gradient_by_hand():
+    """w = 0: z = (1/2, 1/2); losses (1, 4): D = (1, 4), c = 1/2 + 1/8 = 0.625,
+    weights z_i / (c D_i) = (0.8, 0.2); the backpropagated loss is 0.8 * 1 + 0.2 * 4."""
     weighting = famo()
     losses = leaf_losses(a=1.0, b=4.0)
     combined = weighting.combine_losses(losses, step=0)
-    assert combined.item() == pytest.approx(math.log(4) / 2 / 0.625, rel=1e-6)
+    assert combined.item() == pytest.approx(1.6, rel=1e-6)
     combined.backward()
     assert losses["a"].grad.item() == pytest.approx(0.8, rel=1e-6)
     assert losses["b"].grad.item() == pytest.approx(0.2, rel=1e-6)
     assert weighting.last_weights() == pytest.approx({"a": 0.8, "b": 0.2})
+
+
+def test_gradient_equals_the_papers_objective():
+    """d/dL of the paper's sum_i z_i log(D_i) / c (c constant) equals our weights."""
+    weighting = famo(("a", "b", "c"))
+    weighting.logits.copy_(torch.tensor([0.3, -0.2, 0.1]))
+    values = {"a": 0.7, "b": 2.5, "c": 1.1}
+    ours = leaf_losses(**values)
+    weighting.combine_losses(ours, step=0).backward()
+    theirs = leaf_losses(**values)
+    stacked = torch.stack(list(theirs.values()))
+    z = torch.softmax(torch.tensor([0.3, -0.2, 0.1]), 0)
+    d = stacked + 1e-8
+    c = (z / d).sum().detach()
+    (torch.log(d) * z / c).sum().backward()
+    for t in values:
+        assert ours[t].grad.item() == pytest.approx(theirs[t].grad.item(), rel=1e-5)
 
 
 def test_logits_move_against_the_faster_improving_task():

@@ -55,12 +55,20 @@ def cagrad_weights(gram: np.ndarray, c: float, rescale: int = 1, max_iter: int =
             return float(x @ ab + cc * norm), ab + cc * ax / norm
 
         result = minimize(
-            objective, mean, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * k,
-            constraints=({"type": "eq", "fun": lambda x: 1.0 - x.sum(), "jac": lambda x: -np.ones_like(x)},),
+            objective,
+            mean,
+            jac=True,
+            method="SLSQP",
+            bounds=[(0.0, 1.0)] * k,
+            constraints=(
+                {"type": "eq", "fun": lambda x: 1.0 - x.sum(), "jac": lambda x: -np.ones_like(x)},
+            ),
             options={"maxiter": max_iter, "ftol": 1e-12},
         )
         if not result.success:
-            logger.debug("cagrad: SLSQP did not converge (%s); using its last iterate", result.message)
+            logger.debug(
+                "cagrad: SLSQP did not converge (%s); using its last iterate", result.message
+            )
         w = np.clip(result.x, 0.0, None)
         w = w / w.sum() if w.sum() > 0 else mean
         gw_norm = float(np.sqrt(max(w @ a @ w, 0.0)))
@@ -74,7 +82,9 @@ def cagrad_weights(gram: np.ndarray, c: float, rescale: int = 1, max_iter: int =
 
 class CAGrad(GradientWeighting):
     name = "cagrad"
-    description = "Conflict-averse gradient: best worst-task gain near the mean gradient (Liu et al. 2021)."
+    description = (
+        "Conflict-averse gradient: best worst-task gain near the mean gradient (Liu et al. 2021)."
+    )
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -83,7 +93,9 @@ class CAGrad(GradientWeighting):
         rescale: Literal[0, 1, 2] = 1
         max_iter: PositiveInt = 100
 
-    def task_weights(self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int) -> np.ndarray:
+    def task_weights(
+        self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int
+    ) -> np.ndarray:
         opts = self.options
         if opts.c == 0 or len(tasks) == 1:  # no solve needed: skip the Gram product
             return cagrad_weights(np.eye(len(tasks)), opts.c, opts.rescale)

@@ -27,7 +27,9 @@ from mtl_pipeline.losses.base import WeightingContext
 _LAYER_INDEX = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
 
 
-def _last_layer_positions(architecture: Any, params: Sequence[nn.Parameter], names: Sequence[str]) -> list[int]:
+def _last_layer_positions(
+    architecture: Any, params: Sequence[nn.Parameter], names: Sequence[str]
+) -> list[int]:
     picker = getattr(architecture, "last_shared_parameters", None)
     if callable(picker):
         wanted = {id(p) for p in picker()}
@@ -60,7 +62,9 @@ def _ranges(positions: list[int], sizes: Sequence[int]) -> tuple[tuple[int, int]
     return tuple((a, b) for a, b in ranges)
 
 
-def weighting_context(architecture: Any, shared_params: Sequence[nn.Parameter], seed: int) -> WeightingContext:
+def weighting_context(
+    architecture: Any, shared_params: Sequence[nn.Parameter], seed: int
+) -> WeightingContext:
     """The context for ``architecture`` whose shared gradient is flattened from
     ``shared_params`` in this order (the trainer's ``shared_params``)."""
     by_id = {id(p): n for n, p in architecture.named_parameters()}

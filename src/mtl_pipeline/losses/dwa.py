@@ -93,4 +93,6 @@ class DynamicWeightAverage(TaskWeighting):
         self._window = int(state["window"])
         self._sums = {t: float(state["sums"].get(t, 0.0)) for t in self.task_names}
         self._counts = {t: int(state["counts"].get(t, 0)) for t in self.task_names}
-        self._history = {t: [float(x) for x in state["history"].get(t, [])] for t in self.task_names}
+        self._history = {
+            t: [float(x) for x in state["history"].get(t, [])] for t in self.task_names
+        }

@@ -26,6 +26,23 @@ from mtl_pipeline.losses.base import TaskWeighting
 logger = logging.getLogger(__name__)
 
 
+def mean_over_ranks(values: torch.Tensor) -> torch.Tensor:
+    """``values`` averaged over the ranks of an initialized ``torch.distributed`` group.
+
+    Why: under data parallelism the trainer all-reduces the gradient rows but passes each
+    rank its *local* losses. A method whose weights depend on the losses (GradNorm's
+    training rates, MGDA's loss normalizers) would then compute different weights, hence
+    different shared updates, on different ranks, and the replicas would drift apart.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        values = values.clone()
+        dist.all_reduce(values)
+        values /= dist.get_world_size()
+    return values
+
+
 def gram_matrix(rows: torch.Tensor) -> np.ndarray:
     """``rows @ rows.T`` as a float64 numpy array (symmetrized against rounding)."""
     gram = (rows @ rows.T).double().cpu().numpy()
@@ -38,13 +55,20 @@ class GradientWeighting(TaskWeighting, ABC):
     mode = "gradient"
 
     @abstractmethod
-    def task_weights(self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int) -> np.ndarray:
+    def task_weights(
+        self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int
+    ) -> np.ndarray:
         """The ``(k,)`` weights of the step's task gradients. ``losses`` is the ``(k,)``
         float64 CPU tensor of the step's (detached) losses in row order."""
 
-    def combine_gradients(self, grads: torch.Tensor, losses: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+    def combine_gradients(
+        self, grads: torch.Tensor, losses: dict[str, torch.Tensor], step: int
+    ) -> torch.Tensor:
         tasks = list(losses)
-        values = torch.stack([v.detach().double().reshape(()) for v in losses.values()]).cpu()
+        values = mean_over_ranks(
+            torch.stack([v.detach().float().reshape(()) for v in losses.values()])
+        )
+        values = values.double().cpu()
         weights = np.asarray(self.task_weights(grads, tasks, values, step), dtype=np.float64)
         self._last_weights = {t: float(w) for t, w in zip(tasks, weights, strict=True)}
         return torch.from_numpy(weights).to(device=grads.device, dtype=grads.dtype) @ grads

@@ -52,9 +52,13 @@ class GradNorm(GradientWeighting):
         super().__init__(task_names, options)
         self._index = {t: i for i, t in enumerate(task_names)}
         self.register_buffer("weights", torch.ones(len(task_names), dtype=torch.float32))
-        self.register_buffer("initial_losses", torch.full((len(task_names),), float("nan"), dtype=torch.float32))
+        self.register_buffer(
+            "initial_losses", torch.full((len(task_names),), float("nan"), dtype=torch.float32)
+        )
 
-    def task_weights(self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int) -> np.ndarray:
+    def task_weights(
+        self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int
+    ) -> np.ndarray:
         idx = torch.tensor([self._index[t] for t in tasks])
         weights = self.weights.cpu()[idx].numpy().copy()
         rows = self._rows_for_weights(grads, self.options.params)
@@ -62,15 +66,29 @@ class GradNorm(GradientWeighting):
         loss = losses.numpy()
         initial = self.initial_losses.cpu()[idx].numpy()
         initial = np.where(np.isfinite(initial), initial, loss)
-        self.initial_losses[idx.to(self.initial_losses.device)] = torch.from_numpy(initial).to(self.initial_losses)
+        self.initial_losses[idx.to(self.initial_losses.device)] = torch.from_numpy(initial).to(
+            self.initial_losses
+        )
         self._update(idx, weights, norms, loss, initial)
         return weights
 
-    def _update(self, idx: torch.Tensor, weights: np.ndarray, norms: np.ndarray, loss: np.ndarray, initial: np.ndarray) -> None:
+    def _update(
+        self,
+        idx: torch.Tensor,
+        weights: np.ndarray,
+        norms: np.ndarray,
+        loss: np.ndarray,
+        initial: np.ndarray,
+    ) -> None:
         """One step of the weights on the GradNorm loss, then renormalization."""
         g = weights * norms
         mean_g = g.mean()
-        if len(weights) < 2 or not np.isfinite(mean_g) or mean_g <= 0 or not np.all(np.isfinite(loss)):
+        if (
+            len(weights) < 2
+            or not np.isfinite(mean_g)
+            or mean_g <= 0
+            or not np.all(np.isfinite(loss))
+        ):
             return
         ratio = np.where(initial > 0, loss / np.where(initial > 0, initial, 1.0), 1.0)
         r = ratio / ratio.mean() if ratio.mean() > 0 else np.ones_like(ratio)

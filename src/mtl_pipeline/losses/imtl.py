@@ -36,7 +36,9 @@ def imtl_g_weights(gram: np.ndarray) -> np.ndarray:
     n = norms[active]
     # g_1 . (u_1 - u_j) and (g_1 - g_a) . (u_1 - u_b), j, a, b >= 2, from Gram entries.
     g1u = g[0, 0] / n[0] - g[0, 1:] / n[1:]
-    du = (g[0, 0] / n[0] - g[0, 1:][None, :] / n[1:][None, :]) - (g[1:, 0][:, None] / n[0] - g[1:, 1:] / n[1:][None, :])
+    du = (g[0, 0] / n[0] - g[0, 1:][None, :] / n[1:][None, :]) - (
+        g[1:, 0][:, None] / n[0] - g[1:, 1:] / n[1:][None, :]
+    )
     rest = np.linalg.lstsq(du.T, g1u, rcond=None)[0]
     weights[active] = np.concatenate(([1.0 - rest.sum()], rest))
     return weights
@@ -44,9 +46,13 @@ def imtl_g_weights(gram: np.ndarray) -> np.ndarray:
 
 class IMTLG(GradientWeighting):
     name = "imtl"
-    description = "IMTL-G: update with equal projections on every unit task gradient (Liu et al. 2021)."
+    description = (
+        "IMTL-G: update with equal projections on every unit task gradient (Liu et al. 2021)."
+    )
 
-    def task_weights(self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int) -> np.ndarray:
+    def task_weights(
+        self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int
+    ) -> np.ndarray:
         if len(tasks) == 1:
             return np.ones(1)
         return imtl_g_weights(gram_matrix(grads))

@@ -119,7 +119,9 @@ def _wolfe_polish(gram: np.ndarray, start: np.ndarray, max_iter: int = 100) -> n
 
 class MGDA(GradientWeighting):
     name = "mgda"
-    description = "Min-norm point of the task gradients' convex hull, Frank-Wolfe (Sener & Koltun 2018)."
+    description = (
+        "Min-norm point of the task gradients' convex hull, Frank-Wolfe (Sener & Koltun 2018)."
+    )
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -129,14 +131,18 @@ class MGDA(GradientWeighting):
         max_iter: PositiveInt = 250
         tolerance: PositiveFloat = 1e-6
 
-    def task_weights(self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int) -> np.ndarray:
+    def task_weights(
+        self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int
+    ) -> np.ndarray:
         opts = self.options
         if len(tasks) == 1:
             return np.ones(1)
         gram = gram_matrix(self._rows_for_weights(grads, opts.params))
         norms = np.sqrt(np.clip(np.diag(gram), 0.0, None))
         loss = np.abs(losses.numpy())
-        scale = {"none": np.ones_like(norms), "l2": norms, "loss": loss, "loss+": loss * norms}[opts.normalization]
+        scale = {"none": np.ones_like(norms), "l2": norms, "loss": loss, "loss+": loss * norms}[
+            opts.normalization
+        ]
         scale = np.where(scale > 0, scale, 1.0)
         weights = min_norm_weights(gram / np.outer(scale, scale), opts.max_iter, opts.tolerance)
         return weights / scale

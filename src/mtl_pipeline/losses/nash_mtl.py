@@ -69,7 +69,14 @@ def nash_weights(gram: np.ndarray, max_iter: int = 200) -> tuple[np.ndarray, flo
         a = np.exp(b)
         return m * np.outer(a, a) + np.diag(a * (m @ a))
 
-    result = minimize(f, np.zeros(active.size), jac=jac, hess=hess, method="trust-exact", options={"maxiter": max_iter, "gtol": 1e-10})
+    result = minimize(
+        f,
+        np.zeros(active.size),
+        jac=jac,
+        hess=hess,
+        method="trust-exact",
+        options={"maxiter": max_iter, "gtol": 1e-10},
+    )
     alpha = np.exp(result.x)
     residual = float(np.max(np.abs(alpha * (m @ alpha) - 1.0)))
     weights[active] = alpha
@@ -78,19 +85,27 @@ def nash_weights(gram: np.ndarray, max_iter: int = 200) -> tuple[np.ndarray, flo
 
 class NashMTL(GradientWeighting):
     name = "nash_mtl"
-    description = "Nash bargaining solution G G^T a = 1/a over the task gradients (Navon et al. 2022)."
+    description = (
+        "Nash bargaining solution G G^T a = 1/a over the task gradients (Navon et al. 2022)."
+    )
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
 
         max_iter: PositiveInt = 200
 
-    def task_weights(self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int) -> np.ndarray:
+    def task_weights(
+        self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int
+    ) -> np.ndarray:
         k = len(tasks)
         if k == 1:
             return np.ones(1)
         weights, residual = nash_weights(gram_matrix(grads), self.options.max_iter)
         if not np.isfinite(residual) or residual > 1e-4:
-            logger.warning("nash_mtl: solver residual %.2e at step %d; using equal weights for this step", residual, step + 1)
+            logger.warning(
+                "nash_mtl: solver residual %.2e at step %d; using equal weights for this step",
+                residual,
+                step + 1,
+            )
             return np.ones(k)
         return weights

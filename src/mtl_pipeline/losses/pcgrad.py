@@ -45,7 +45,9 @@ def pcgrad_coefficients(gram: np.ndarray, orders: np.ndarray) -> np.ndarray:
 
 class PCGrad(GradientWeighting):
     name = "pcgrad"
-    description = "Project conflicting task gradients onto each other's normal plane (Yu et al. 2020)."
+    description = (
+        "Project conflicting task gradients onto each other's normal plane (Yu et al. 2020)."
+    )
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -64,7 +66,9 @@ class PCGrad(GradientWeighting):
             self._rng = np.random.Generator(np.random.PCG64(seed))
         return self._rng
 
-    def task_weights(self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int) -> np.ndarray:
+    def task_weights(
+        self, grads: torch.Tensor, tasks: list[str], losses: torch.Tensor, step: int
+    ) -> np.ndarray:
         k = len(tasks)
         if k == 1:
             return np.ones(1)

@@ -71,4 +71,6 @@ class RandomLossWeighting(TaskWeighting):
             return
         self.generator().bit_generator.state = state["rng"]
         drawn = state.get("drawn")
-        self._drawn = (int(drawn[0]), list(drawn[1]), [float(w) for w in drawn[2]]) if drawn else None
+        self._drawn = (
+            (int(drawn[0]), list(drawn[1]), [float(w) for w in drawn[2]]) if drawn else None
+        )

@@ -37,10 +37,14 @@ class StaticWeighting(TaskWeighting):
             )
         self.weights = {t: float(options.weights.get(t, options.default)) for t in task_names}
         if not any(self.weights.values()):
-            raise ConfigError("training.loss.weights: every task weight is 0; nothing would be trained.")
+            raise ConfigError(
+                "training.loss.weights: every task weight is 0; nothing would be trained."
+            )
 
     def combine_losses(self, losses: dict[str, torch.Tensor], step: int) -> torch.Tensor:
         stacked = torch.stack([v.float().reshape(()) for v in losses.values()])
-        weights = torch.tensor([self.weights[t] for t in losses], dtype=stacked.dtype, device=stacked.device)
+        weights = torch.tensor(
+            [self.weights[t] for t in losses], dtype=stacked.dtype, device=stacked.device
+        )
         self._last_weights = {t: self.weights[t] for t in losses}
         return (weights * stacked).sum()

@@ -48,7 +48,9 @@ class UncertaintyWeighting(TaskWeighting):
                     f"the tasks of this run are {', '.join(task_names)}."
                 )
         self._index = {t: i for i, t in enumerate(task_names)}
-        self.log_vars = nn.Parameter(torch.full((len(task_names),), float(options.init_log_variance)))
+        self.log_vars = nn.Parameter(
+            torch.full((len(task_names),), float(options.init_log_variance))
+        )
         self.regression = set(options.regression_tasks or [])
 
     def bind(self, context: WeightingContext) -> None:

@@ -99,7 +99,9 @@ def render_model_card(document: dict[str, Any]) -> str:
     for name, meta in tasks.items():
         labels = ", ".join(f"`{x}`" for x in meta.get("labels") or []) or "(regression: a number)"
         metrics = ", ".join(meta.get("metrics") or [])
-        lines.append(f"| {name} | {meta.get('type')} | {meta.get('level')} | {labels} | {metrics} |")
+        lines.append(
+            f"| {name} | {meta.get('type')} | {meta.get('level')} | {labels} | {metrics} |"
+        )
 
     lines += ["", "## Validation metrics", ""]
     scores = card.get("metrics") or {}
@@ -136,7 +138,12 @@ def render_model_card(document: dict[str, Any]) -> str:
                 f"`{json.dumps(reader)}` | {fields} | `{facts.get('label_field')}` | "
                 f"{_fmt(facts.get('train_rows'))} / {_fmt(facts.get('validation_rows'))} |"
             )
-        lines += ["", "Provenance and licences of the shipped GLUE subsets: `data/01_raw/glue/SOURCES.md`."]
+        if any("01_raw/glue/" in str(f.get("sources", {}).get("train")) for f in data.values()):
+            lines += [
+                "",
+                "Provenance and licences of the shipped GLUE subsets: "
+                "`data/01_raw/glue/SOURCES.md` in the mtl_pipeline repository.",
+            ]
     else:
         lines.append("Not recorded.")
 
@@ -147,7 +154,7 @@ def render_model_card(document: dict[str, Any]) -> str:
         if run.get("device"):
             lines += [
                 f"Trained on `{run.get('device')}` ({run.get('precision')}) in "
-                f"{_fmt(run.get('seconds'))} s.",
+                f"{float(run.get('seconds') or 0):.1f} s.",
                 "",
             ]
         lines += ["```json", json.dumps(training, indent=2, sort_keys=True, default=str), "```"]
@@ -155,7 +162,9 @@ def render_model_card(document: dict[str, Any]) -> str:
         lines.append("Not recorded.")
 
     first = next(iter(tasks), "TASK")
-    example = '[("first sentence", "second sentence")]' if _is_pair(data.get(first)) else '["some text"]'
+    example = (
+        '[("first sentence", "second sentence")]' if _is_pair(data.get(first)) else '["some text"]'
+    )
     lines += [
         "",
         "## How to load",

@@ -80,9 +80,10 @@ class GlueTsvReader(Reader):
         rows: list[int] = []
         for offset, line in enumerate(body):
             lineno = first_data_line + offset
-            # A blank line is a gap, not a record; in a one-column file a line of spaces is
-            # kept, so that it fails as empty text instead of vanishing.
-            if not line or (width > 1 and not line.strip()):
+            # A blank line (or stray spaces) is a gap, not a record. A line with tabs is a
+            # record even if every field is empty, and in a one-column file a line of spaces
+            # is one too: both then fail as empty text instead of vanishing.
+            if not line or (width > 1 and "\t" not in line and not line.strip()):
                 continue
             fields = line.split("\t")
             if len(fields) != width:

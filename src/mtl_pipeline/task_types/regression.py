@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import field_validator
 
 from mtl_pipeline.errors import DataError
 from mtl_pipeline.task_types.base import TaskType
@@ -26,15 +26,14 @@ class RegressionOptions(SequenceHeadOptions):
     warning naming file and line, not an error: scales drift legitimately (a re-annotated
     set), but a shifted column or a 0-100 scale in a 0-5 task is worth seeing."""
 
-    @model_validator(mode="after")
-    def _ordered(self) -> RegressionOptions:
-        if self.label_range is not None:
-            lo, hi = self.label_range
+    @field_validator("label_range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None:
+            lo, hi = value
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-                raise ValueError(
-                    f"label_range: expected finite [lo, hi] with lo < hi, found [{lo}, {hi}]"
-                )
-        return self
+                raise ValueError(f"expected finite [lo, hi] with lo < hi, found [{lo}, {hi}]")
+        return value
 
 
 class RegressionTask(TaskType):

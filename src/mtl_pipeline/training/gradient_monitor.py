@@ -73,7 +73,11 @@ class GradientConflictMonitor:
             p.grad = None
         names, rows = list(tr.tasks), []
         cuda = tr.device.type == "cuda"
-        devices = [tr.device.index if tr.device.index is not None else torch.cuda.current_device()] if cuda else []
+        devices = (
+            [tr.device.index if tr.device.index is not None else torch.cuda.current_device()]
+            if cuda
+            else []
+        )
         try:
             with torch.random.fork_rng(devices=devices, device_type="cuda"):
                 for pos, name in enumerate(names):

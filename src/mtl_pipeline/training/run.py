@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ def task_meta(name: str, cfg: TaskConfig, label_info: dict[str, Any]) -> TaskMet
 
 
 #: Settings that do not change the computation, so a resumed run may differ in them.
-_NOT_FINGERPRINTED = {"progress_bar", "log_every", "checkpoint_every", "checkpoint_dir", "keep_checkpoints", "resume", "num_threads"}
+_NOT_FINGERPRINTED = {"progress_bar", "log_every", "conflict_monitor_every", "checkpoint_every", "checkpoint_dir", "keep_checkpoints", "resume", "num_threads"}
 
 
 def run_fingerprint(model_cfg: ModelConfig, train_cfg: TrainingConfig, task_cfgs: dict[str, TaskConfig], tasks: dict[str, TrainTask]) -> str:
@@ -67,6 +68,33 @@ def run_training(
     model_cfg = parse_section(ModelConfig, model, "model")
     train_cfg = parse_section(TrainingConfig, training, "training")
     task_cfgs = {name: parse_section(TaskConfig, tasks[name], f"tasks.{name}") for name in task_data}
+    # --- issue 7: every strategy but mtl_all is a sequence of train_phase calls (strategies/) ---
+    if train_cfg.strategy != "mtl_all":
+        from mtl_pipeline.strategies import run_strategy
+
+        return run_strategy(model_cfg, train_cfg, task_cfgs, task_data)
+    # --- end issue 7 ---
+    return train_phase(model_cfg, train_cfg, task_cfgs, task_data)
+
+
+def train_phase(
+    model_cfg: ModelConfig,
+    train_cfg: TrainingConfig,
+    task_cfgs: dict[str, TaskConfig],
+    task_data: dict[str, dict[str, Any]],
+    *,
+    init: Callable[[Any], Any] | None = None,
+    selection_tasks: list[str] | None = None,
+    fingerprint_extra: str = "",
+) -> tuple[MultiTaskModel, dict[str, Any]]:
+    """One training run over ``task_data``'s tasks: fresh heads, optimizer and schedule.
+
+    issue 7: ``init(architecture)`` runs after the architecture is built and before the
+    trainer exists (a transfer strategy copies an earlier phase's weights in there);
+    ``selection_tasks`` picks the best step by those tasks' main metrics only;
+    ``fingerprint_extra`` names what ``init`` loaded, so a checkpoint of this phase is not
+    resumed after an earlier phase changed.
+    """
     if train_cfg.num_threads:
         torch.set_num_threads(train_cfg.num_threads)
     seed_everything(train_cfg.seed)
@@ -77,6 +105,8 @@ def run_training(
     metas = {name: task_meta(name, task_cfgs[name], data["label_info"]) for name, data in task_data.items()}
     arch_options = model_cfg.architecture.options
     architecture = build_architecture(model_cfg.architecture.name, arch_options, encoder, metas)
+    if init is not None:
+        init(architecture)
 
     registry = get_registry()
     train_tasks = {}
@@ -94,12 +124,13 @@ def run_training(
         train_cfg.checkpoint_dir,
         every=train_cfg.checkpoint_every,
         keep=train_cfg.keep_checkpoints,
-        fingerprint=run_fingerprint(model_cfg, train_cfg, task_cfgs, train_tasks),
+        fingerprint=run_fingerprint(model_cfg, train_cfg, task_cfgs, train_tasks) + fingerprint_extra,
         resume=train_cfg.resume,
     )
     trainer = Trainer(
         architecture, train_tasks, train_cfg, weighting, sampler, tokenizer.pad_token_id,
         hook=registry.hook, checkpointer=checkpointer, dist=init_from_env(),
+        selection_tasks=selection_tasks,
     )
     logger.info(
         "Training %s on %s for %d steps (device %s, precision %s, loss %s, sampler %s).",

@@ -82,8 +82,11 @@ class Trainer:
         hook: Any | None = None,
         checkpointer: Any | None = None,
         dist: DistContext | None = None,
+        selection_tasks: list[str] | None = None,
     ) -> None:
         self.architecture = architecture
+        # issue 7: pairwise MTL keeps the step best for its target, not for the mean of both.
+        self.selection_tasks = {t: tasks[t] for t in selection_tasks} if selection_tasks else tasks
         self.tasks = tasks
         self.config = config
         self.weighting = weighting
@@ -333,7 +336,7 @@ class Trainer:
     def _evaluate_and_select(self) -> None:
         """Periodic evaluation: log, feed the sampler, keep the best weights in memory."""
         metrics = self.evaluate(self.config.eval_max_examples)
-        score = mean_main_score(metrics, self.tasks)
+        score = mean_main_score(metrics, self.selection_tasks)
         self.history["evaluations"].append({"step": self.step, "metrics": metrics, "score": score})
         self.sampler.observe(self.step, {t: m[self.tasks[t].main_metric.name] for t, m in metrics.items()})
         if self.hook is not None:

@@ -11,10 +11,12 @@ is 0: cross-entropy and MSE are non-negative), the step minimizes
     sum_i z_i * log(D_i) / c,   c = sum_i z_i / D_i   (c held constant),
 
 whose gradient is ``sum_i (z_i / (c * D_i)) * grad loss_i``: a convex combination of the
-task gradients (the weights sum to 1). After the step the logits follow the observed
-decrease of the log-losses, ``delta_i = log D_i(before) - log D_i(after)``, through
-``grad_w = J_softmax(w)^T delta`` and an Adam step with weight decay ``gamma``: a task whose
-loss fell faster than the others loses weight.
+task gradients (the weights sum to 1). This implementation backpropagates exactly that,
+``sum_i w_i * loss_i`` with ``w_i = z_i / (c * D_i)`` held constant (same gradient, and the
+weights can be made identical on every data-parallel rank). After the step the logits
+follow the observed decrease of the log-losses, ``delta_i = log D_i(before) -
+log D_i(after)``, through ``grad_w = J_softmax(w)^T delta`` and an Adam step with weight
+decay ``gamma``: a task whose loss fell faster than the others loses weight.
 
 Adaptation to this trainer: the paper measures ``D_i(after)`` with an extra forward pass on
 the same batch after the optimizer step. That doubles the forward cost, so here
@@ -73,8 +75,8 @@ class Famo(TaskWeighting):
     # --- the weighted loss ------------------------------------------------------------
     def combine_losses(self, losses: dict[str, torch.Tensor], step: int) -> torch.Tensor:
         names = list(losses)
-        stacked = torch.stack([losses[t].float() for t in names])
-        values = stacked.detach().cpu().double()
+        stacked = torch.stack([losses[t].float().reshape(()) for t in names])
+        values = _mean_over_ranks(stacked.detach()).cpu().double()
         if bool((values < 0).any()):
             bad = {t: float(v) for t, v in zip(names, values, strict=True) if v < 0}
             raise TrainingError(
@@ -93,12 +95,12 @@ class Famo(TaskWeighting):
 
         eps = self.options.eps  # type: ignore[attr-defined]
         idx = torch.tensor([self.index[t] for t in names], device=self.logits.device)
-        z = torch.softmax(self.logits[idx], dim=0).to(stacked.device)
-        d = stacked + eps
-        c = (z / d).sum().detach()
-        weights = (z / (c * d)).detach()
-        self._last_weights = dict(zip(names, weights.cpu().tolist(), strict=True))
-        return (torch.log(d) * z / c).sum()
+        z = torch.softmax(self.logits[idx].double().cpu(), dim=0)
+        d = values + eps
+        c = (z / d).sum()
+        weights = z / (c * d)
+        self._last_weights = dict(zip(names, weights.tolist(), strict=True))
+        return (weights.to(device=stacked.device, dtype=stacked.dtype) * stacked).sum()
 
     # --- the logit update ---------------------------------------------------------------
     def _finish_pending(self) -> None:
@@ -159,3 +161,20 @@ class Famo(TaskWeighting):
             t: [float(x) for x in v if math.isfinite(x)]
             for t, v in state.get("pending", {}).items()
         }
+
+
+def _mean_over_ranks(values: torch.Tensor) -> torch.Tensor:
+    """``values`` averaged over the ranks of an initialized process group (else as is).
+
+    Each rank sees its own shard of the batch; weights computed from local losses would
+    differ between ranks and so would the logits. All ranks call ``combine_losses`` for the
+    same tasks at the same step (the sampler is seeded identically), so this collective
+    lines up.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        values = values.clone()
+        dist.all_reduce(values)
+        values /= dist.get_world_size()
+    return values

@@ -19,6 +19,10 @@ Where the losses come from: the sampler interface only receives evaluation score
 (``observe``). The plugin's ``on_step_end`` observer hook passes every step's task losses
 to the live samplers of this class (:func:`broadcast_losses`). ``L_t`` and ``L_t(0)`` are
 in ``extra_state()``, so a resumed run draws exactly the same tasks.
+
+Data parallelism (torchrun): observer hooks run on rank 0 only, but every rank must draw
+the same tasks. ``sample()`` therefore broadcasts rank 0's loss statistics first (a few
+floats per step), so all ranks draw from one distribution with their identical RNGs.
 """
 
 from __future__ import annotations
@@ -85,6 +89,18 @@ class LossRatioSampler(TaskSampler):
             else:
                 out[task] = max(self.ema_loss[task] / first, 1e-12)
         return out
+
+    def sample(self, step: int) -> list[str]:
+        self._sync_from_rank0()
+        return super().sample(step)
+
+    def _sync_from_rank0(self) -> None:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            state = [self.extra_state()]
+            dist.broadcast_object_list(state, src=0)
+            self.load_extra_state(state[0])
 
     def probabilities(self, step: int) -> dict[str, float]:
         opts = self.options

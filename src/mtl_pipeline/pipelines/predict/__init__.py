@@ -1,5 +1,5 @@
 """Batch prediction with a trained model (``kedro run --pipelines predict``; not in ``__default__``)."""
 
-from mtl_pipeline.pipelines.predict.pipeline import create_pipeline
+from .pipeline import create_pipeline
 
 __all__ = ["create_pipeline"]

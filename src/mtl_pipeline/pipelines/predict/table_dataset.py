@@ -1,0 +1,75 @@
+"""A table file whose format follows its extension (``.parquet``, ``.csv``, ``.jsonl``).
+
+The predict pipeline saves ``{file name: frame}`` through a ``PartitionedDataset`` whose
+partitions are of this type, so ``predict.output: sst2.csv`` and ``sst2.parquet`` both go
+through the catalog without one catalog entry per format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset
+
+from mtl_pipeline.errors import DataError
+
+FORMATS = (".parquet", ".csv", ".jsonl")
+
+
+def _suffix(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise DataError(
+            f"{path}: unsupported table format {suffix!r}; expected one of {', '.join(FORMATS)}."
+        )
+    return suffix
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame``; in CSV, list cells (tagging tokens/tags) become space-joined text."""
+    suffix = _suffix(path)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        flat = frame.apply(
+            lambda col: col.map(
+                lambda v: " ".join(map(str, v)) if isinstance(v, list | tuple) else v
+            )
+        )
+        flat.to_csv(path, index=False)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    suffix = _suffix(path)
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".jsonl":
+        return pd.read_json(path, orient="records", lines=True)
+    return pd.read_csv(path)
+
+
+class TableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
+    """Parquet, CSV or JSON Lines by the file extension of ``filepath``."""
+
+    def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        # No extension check here: PartitionedDataset builds one with an empty path to
+        # validate its arguments; load/save check it.
+        self._filepath = PurePosixPath(filepath)
+        self.metadata = metadata
+
+    def load(self) -> pd.DataFrame:
+        return read_table(str(self._filepath))
+
+    def save(self, data: pd.DataFrame) -> None:
+        write_table(data, str(self._filepath))
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}

@@ -1,0 +1,264 @@
+"""The strategy interface: a strategy is a short sequence of training phases.
+
+Every phase is one ``training.run.train_phase`` call, the exact code path of
+``kedro run`` with ``mtl_all``: fresh heads, fresh optimizer and schedule, best step kept.
+A strategy only decides which tasks each phase trains, what a phase starts from (an
+earlier phase's weights via ``init``), which tasks pick its best step, and which phase's
+model answers for which task. ``package`` turns that into the one ``MultiTaskModel`` and
+history the training node returns, so evaluation and reporting need not know strategies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig
+from mtl_pipeline.errors import ConfigError
+
+
+@dataclass
+class Phase:
+    """One finished training run: the model at its best step and the trainer's history."""
+
+    name: str
+    tasks: list[str]
+    selection: list[str]
+    model: Any  # MultiTaskModel
+    history: dict[str, Any]
+    transfer: dict[str, Any] | None = None  # TransferReport.as_dict() when it started from another
+
+    def best_for(
+        self, task: str, higher_is_better: bool, metric: str
+    ) -> tuple[int, dict[str, float]]:
+        """``(step, metrics)`` of the evaluation best for ``task`` alone (earliest on ties).
+
+        For a phase selected on ``task`` this is the restored best step; for MTL-ALL it is
+        the step each target would keep with a checkpoint of its own.
+        """
+        best: tuple[int, dict[str, float]] | None = None
+        for entry in self.history.get("evaluations", []):
+            values = entry["metrics"][task]
+            value = values[metric]
+            if not math.isfinite(value):
+                continue
+            if best is None or (
+                value > best[1][metric] if higher_is_better else value < best[1][metric]
+            ):
+                best = (int(entry["step"]), values)
+        if best is None:
+            raise ValueError(f"phase {self.name}: no finite evaluation of {task}.{metric}")
+        return best
+
+    def identity(self) -> str:
+        """What a later phase started from, for its checkpoint fingerprint."""
+        return f"|{self.name}@{self.history.get('best_step')}:{self.history.get('best_score')!r}"
+
+
+@dataclass
+class StrategyContext:
+    """Parsed configs and data one strategy run (or one grid cell) works with."""
+
+    model_cfg: ModelConfig
+    train_cfg: TrainingConfig
+    task_cfgs: dict[str, TaskConfig]
+    task_data: dict[str, dict[str, Any]]
+    #: Evaluations per phase; None keeps ``training.eval_every`` (the experiments grid sets it
+    #: because its phases have different lengths).
+    evaluations: int | None = None
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.task_data)
+
+    def phase(
+        self,
+        name: str,
+        tasks: list[str],
+        *,
+        steps: int | None = None,
+        selection: list[str] | None = None,
+        init: Callable[[Any], Any] | None = None,
+        source: Phase | None = None,
+    ) -> Phase:
+        """Train ``tasks`` for ``steps`` (default ``training.max_steps``), selecting on
+        ``selection`` (default: all of them); ``init(architecture)`` may load weights and
+        return a report (``source`` is the phase it loads from)."""
+        from mtl_pipeline.training.run import train_phase
+
+        missing = [t for t in tasks if t not in self.task_data]
+        if missing:
+            raise ConfigError(f"phase {name}: no data for task(s) {', '.join(missing)}")
+        max_steps = steps or self.train_cfg.max_steps
+        update: dict[str, Any] = {
+            "max_steps": max_steps,
+            # Each phase checkpoints on its own, so phases never resume each other's state.
+            "checkpoint_dir": str(Path(self.train_cfg.checkpoint_dir) / _safe(name)),
+            "strategy": "mtl_all",
+            "target_task": None,
+            "supporting_task": None,
+            "finetune_steps": None,
+        }
+        if self.evaluations:
+            update["eval_every"] = max(1, math.ceil(max_steps / self.evaluations))
+        cfg = self.train_cfg.model_copy(update=update)
+        reports: list[Any] = []
+
+        def _init(architecture: Any) -> None:
+            assert init is not None
+            reports.append(init(architecture))
+
+        model, history = train_phase(
+            self.model_cfg,
+            cfg,
+            {t: self.task_cfgs[t] for t in tasks},
+            {t: self.task_data[t] for t in tasks},
+            init=_init if init is not None else None,
+            selection_tasks=selection,
+            fingerprint_extra=_digest(source.identity()) if source is not None else "",
+        )
+        report = reports[0] if reports else None
+        transfer = report.as_dict() if hasattr(report, "as_dict") else None
+        return Phase(name, list(tasks), list(selection or tasks), model, history, transfer)
+
+
+@dataclass
+class StrategyResult:
+    """The phases a strategy ran, and which phase's model answers for each task."""
+
+    strategy: str
+    phases: list[Phase]
+    serving: dict[str, Phase] = field(default_factory=dict)
+
+
+class Strategy(ABC):
+    """A transfer strategy, selected by ``training.strategy``."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def run(self, ctx: StrategyContext) -> StrategyResult:
+        """Train and say which model serves which task (every task of ``ctx`` it covers)."""
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def package(result: StrategyResult, ctx: StrategyContext) -> tuple[Any, dict[str, Any]]:
+    """One ``MultiTaskModel`` for every served task, and one history for the reports.
+
+    One phase serving everything (pairwise): that phase's model. Several (single-task,
+    STILTs, fine-tuning): a ``per_task`` bundle whose copy for task ``t`` holds exactly the
+    weights of the phase serving ``t``.
+    """
+    phases = {id(p): p for p in result.serving.values()}
+    if len(phases) == 1:
+        model = next(iter(phases.values())).model
+    else:
+        model = _bundle(result, ctx)
+    return model, merge_histories(result, ctx, model)
+
+
+def _bundle(result: StrategyResult, ctx: StrategyContext) -> Any:
+    from mtl_pipeline.encoders import load_encoder
+    from mtl_pipeline.modeling.multitask_model import MultiTaskModel, build_architecture
+    from mtl_pipeline.strategies.transfer import carry_over
+
+    model_cfg = ctx.model_cfg
+    base = {"name": model_cfg.architecture.name, **model_cfg.architecture.options}
+    metas = {task: phase.model.tasks[task] for task, phase in result.serving.items()}
+    encoder = load_encoder(model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
+    architecture = build_architecture("per_task", {"base": base}, encoder, metas)
+    for task, phase in result.serving.items():
+        carry_over(phase.model.architecture, architecture.models[task], keep_tasks=[task])
+    architecture.eval()
+    tokenizer = next(iter(result.serving.values())).model.tokenizer
+    config = {
+        "encoder": model_cfg.encoder,
+        "max_length": model_cfg.max_length,
+        "architecture": {"name": "per_task", "base": base},
+        "trust_remote_code": model_cfg.trust_remote_code,
+    }
+    return MultiTaskModel(architecture, tokenizer, metas, config)
+
+
+def merge_histories(result: StrategyResult, ctx: StrategyContext, model: Any) -> dict[str, Any]:
+    """The phases' histories on one step axis (phase 2 continues where phase 1 stopped).
+
+    Entries keep their phase's name under ``phase``; ``phases`` summarizes each phase
+    (steps, best step, what it carried over); ``serving`` says which phase answers for
+    which task. ``best_step`` is set when one phase serves every task, else null (each task
+    has its own, under ``best_per_task``).
+    """
+    merged: dict[str, Any] = {
+        "strategy": result.strategy,
+        "steps": [],
+        "evaluations": [],
+        "sampler_probabilities": [],
+        "gradient_conflicts": [],
+        "skipped_steps": [],
+        "phases": [],
+    }
+    offsets: dict[str, int] = {}
+    offset, seconds = 0, 0.0
+    for phase in result.phases:
+        history = phase.history
+        offsets[phase.name] = offset
+        for key in ("steps", "evaluations", "sampler_probabilities", "gradient_conflicts"):
+            for entry in history.get(key) or []:
+                merged[key].append({**entry, "step": entry["step"] + offset, "phase": phase.name})
+        merged["skipped_steps"] += [s + offset for s in history.get("skipped_steps") or []]
+        merged["phases"].append(
+            {
+                "name": phase.name,
+                "tasks": phase.tasks,
+                "selection": phase.selection,
+                "first_step": offset + 1,
+                "steps": len(history.get("steps") or []),
+                "best_step": history["best_step"] + offset,
+                "best_score": history["best_score"],
+                "seconds": history.get("seconds", 0.0),
+                "transfer": phase.transfer,
+            }
+        )
+        offset += len(history.get("steps") or [])
+        seconds += float(history.get("seconds") or 0.0)
+    last = result.phases[-1].history
+    serving = {task: phase.name for task, phase in result.serving.items()}
+    best_per_task = {}
+    for task, phase in result.serving.items():
+        step = phase.history["best_step"]
+        entry = next((e for e in phase.history.get("evaluations", []) if e["step"] == step), None)
+        best_per_task[task] = {
+            "phase": phase.name,
+            "step": step + offsets[phase.name],
+            "metrics": entry["metrics"][task] if entry else None,
+        }
+    single = len({id(p) for p in result.serving.values()}) == 1
+    only = next(iter(result.serving.values()))
+    merged.update(
+        {
+            "serving": serving,
+            "best_per_task": best_per_task,
+            "best_step": only.history["best_step"] + offsets[only.name] if single else None,
+            "best_score": only.history["best_score"] if single else None,
+            "seconds": seconds,
+            "device": last.get("device"),
+            "precision": last.get("precision"),
+            "architecture_report": model.architecture.report(),
+            "config": {"model": ctx.model_cfg.model_dump(), "training": ctx.train_cfg.model_dump()},
+        }
+    )
+    return merged

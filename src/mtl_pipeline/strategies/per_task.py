@@ -1,0 +1,73 @@
+"""``per_task``: no sharing at all, one copy of a base architecture (and encoder) per task.
+
+Why it exists: single-task training, STILTs and MT-DNN's fine-tuning end with a different
+model per task, but the pipeline saves, evaluates and serves *one* ``MultiTaskModel``.
+Registered as an ordinary architecture, the bundle saves and loads like any other model
+(``model.safetensors`` holds every copy; ``encoder/`` holds the first task's encoder) and
+``MultiTaskModel.predict(task, ...)`` routes to that task's copy. Trained directly
+(``model.architecture: per_task``) it is the independent single-task baseline in one run.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
+from mtl_pipeline.errors import ConfigError
+
+WHERE = "model.architecture.base"
+
+
+class PerTaskOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base: dict[str, Any] = Field(
+        default_factory=lambda: {"name": "hard_sharing"},
+        description="The architecture copied per task: {name: <architecture>, **options}.",
+    )
+
+
+class PerTask(Architecture):
+    name = "per_task"
+    description = "No sharing: a separate copy of a base architecture and encoder per task."
+    Options = PerTaskOptions
+
+    def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: PerTaskOptions) -> None:
+        super().__init__(encoder, tasks, options)
+        from mtl_pipeline.registry import get_registry
+
+        base = dict(options.base)
+        base_name = base.pop("name", None)
+        if not isinstance(base_name, str) or base_name == self.name:
+            raise ConfigError(
+                f"{WHERE}: expected {{name: <architecture>}} naming another architecture"
+            )
+        cls = get_registry().get("architecture", base_name, WHERE)
+        base_options = cls.parse_options(base, WHERE)
+        # Copy before any copy is wrapped: an architecture may hook into its encoder.
+        encoders = [encoder] + [copy.deepcopy(encoder) for _ in tasks[1:]]
+        self.models = nn.ModuleDict(
+            {
+                spec.name: cls(enc, [spec], base_options)
+                for spec, enc in zip(tasks, encoders, strict=True)
+            }
+        )
+
+    def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
+        return self.models[task](task, batch)
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return list(self.models[task].parameters())
+
+    def export_encoder(self) -> Any:
+        return next(iter(self.models.values())).export_encoder()
+
+    def report(self) -> dict[str, Any]:
+        report = super().report()
+        report["base_architecture"] = dict(self.options.base)
+        return report

