@@ -44,13 +44,13 @@ def main() -> None:
         pair = train["text_b"].notna().any()
         a, b = train["text_a"].tolist(), train["text_b"].tolist() if pair else None
 
-        def raw() -> None:
+        def raw(a=a, b=b) -> None:
             for i in range(0, len(a), args.batch_size):
                 tokenizer(a[i : i + args.batch_size], b[i : i + args.batch_size] if b else None,
                           truncation="longest_first" if b else True, max_length=128)
 
-        def ours() -> None:
-            tokenize_dataset(train, tokenizer, level="sequence", vocab=info["labels"], max_length=128, batch_size=args.batch_size)
+        def ours(train=train, labels=info["labels"]) -> None:
+            tokenize_dataset(train, tokenizer, level="sequence", vocab=labels, max_length=128, batch_size=args.batch_size)
 
         timings = {"raw": [], "ours": []}
         for _ in range(args.repeats):

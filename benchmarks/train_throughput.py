@@ -123,7 +123,13 @@ def run_hf(args) -> dict:
     """(c) transformers.Trainer, default settings except batch size and learning rate."""
     import datasets
     import torch
-    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
+    from transformers import (
+        AutoModelForSequenceClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     from mtl_pipeline.encoders import resolve_model_path
 

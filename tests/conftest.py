@@ -109,6 +109,42 @@ def save_tiny_encoder(path: Path, dropout: float = 0.1, layers: int = 2) -> Path
     return path
 
 
+@pytest.fixture(scope="session")
+def upos_task_data(tiny_encoder_dir: Path) -> tuple[dict, dict]:
+    """The ``upos`` task exactly as conf/hierarchical configures it, 64 train / 32 dev."""
+    import datasets
+    import yaml
+
+    from mtl_pipeline.config import TaskConfig
+    from mtl_pipeline.encoders import load_tokenizer
+    from mtl_pipeline.ingestion import ingest
+    from mtl_pipeline.tokenization import tokenize_frame
+
+    cfg = yaml.safe_load((REPO / "conf" / "hierarchical" / "parameters.yml").read_text())["tasks"][
+        "upos"
+    ]
+    tokenizer = load_tokenizer(str(tiny_encoder_dir))
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        train, dev, info = ingest("upos", TaskConfig(**cfg), 64, 32, 0)
+    finally:
+        os.chdir(cwd)
+    feats = {}
+    for split, frame in (("train_features", train), ("validation_features", dev)):
+        columns, _ = tokenize_frame(
+            frame, tokenizer, level=info["level"], vocab=info["labels"], max_length=48
+        )
+        feats[split] = datasets.Dataset.from_dict(columns)
+    return {"upos": cfg}, {"upos": {**feats, "label_info": info}}
+
+
+@pytest.fixture(scope="session")
+def all_task_data(smoke_task_data, upos_task_data) -> tuple[dict, dict]:
+    """The five smoke GLUE tasks plus UD POS tagging (so token-level heads are covered)."""
+    return {**smoke_task_data[0], **upos_task_data[0]}, {**smoke_task_data[1], **upos_task_data[1]}
+
+
 def tiny_training_params(tiny_encoder_dir: Path, **training: object) -> tuple[dict, dict]:
     """(model, training) parameter dicts for a few fast steps on the tiny encoder."""
     model = {"encoder": str(tiny_encoder_dir), "max_length": 48, "architecture": {"name": "hard_sharing"}}

@@ -9,20 +9,18 @@ Everything runs on the tiny random BERT (2 layers, hidden 32) from conftest.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from mtl_pipeline.errors import ConfigError
 from mtl_pipeline.modeling.multitask_model import MultiTaskModel, TaskMeta, build_architecture
 from mtl_pipeline.registry import get_registry
 from mtl_pipeline.training.batching import TokenizedSplit
 from mtl_pipeline.training.run import run_training, task_meta
-from tests.conftest import REPO, tiny_training_params
+from tests.conftest import tiny_training_params
 
 ARCHITECTURES = get_registry().names("architecture")
 
@@ -40,41 +38,6 @@ def architecture_spec(name: str, task_names: list[str]) -> dict:
     elif name == "mmoe":
         spec["load_balancing_weight"] = 0.01
     return spec
-
-
-@pytest.fixture(scope="session")
-def upos_task_data(tiny_encoder_dir: Path) -> tuple[dict, dict]:
-    """The ``upos`` task exactly as conf/hierarchical configures it, 64 train / 32 dev."""
-    import datasets
-
-    from mtl_pipeline.config import TaskConfig
-    from mtl_pipeline.encoders import load_tokenizer
-    from mtl_pipeline.ingestion import ingest
-    from mtl_pipeline.tokenization import tokenize_frame
-
-    cfg = yaml.safe_load((REPO / "conf" / "hierarchical" / "parameters.yml").read_text())["tasks"][
-        "upos"
-    ]
-    tokenizer = load_tokenizer(str(tiny_encoder_dir))
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        train, dev, info = ingest("upos", TaskConfig(**cfg), 64, 32, 0)
-    finally:
-        os.chdir(cwd)
-    feats = {}
-    for split, frame in (("train_features", train), ("validation_features", dev)):
-        columns, _ = tokenize_frame(
-            frame, tokenizer, level=info["level"], vocab=info["labels"], max_length=48
-        )
-        feats[split] = datasets.Dataset.from_dict(columns)
-    return {"upos": cfg}, {"upos": {**feats, "label_info": info}}
-
-
-@pytest.fixture(scope="session")
-def all_task_data(smoke_task_data, upos_task_data) -> tuple[dict, dict]:
-    """The five smoke GLUE tasks plus UD POS tagging (so token-level heads are covered)."""
-    return {**smoke_task_data[0], **upos_task_data[0]}, {**smoke_task_data[1], **upos_task_data[1]}
 
 
 def _metas(tasks: dict, task_data: dict) -> dict[str, TaskMeta]:
@@ -170,6 +133,23 @@ def test_options_reject_unknown_keys(name):
     cls = get_registry().get("architecture", name)
     with pytest.raises(ConfigError, match="no_such_option"):
         cls.parse_options({"no_such_option": 1}, "model.architecture")
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_forward_backward_under_bf16_autocast(name, all_task_data, tiny_encoder_dir):
+    """``precision: auto`` picks bf16 on CPU: mixing weights, gates and penalties must cope."""
+    tasks, task_data = all_task_data
+    arch = _build(name, tiny_encoder_dir, tasks, task_data).train()
+    for task in ("sst2", "upos"):
+        batch = _batch(task_data, task)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = arch(task, batch)
+        loss = out.logits.float().pow(2).mean()
+        if out.aux_loss is not None:
+            loss = loss + out.aux_loss.float()
+        assert torch.isfinite(loss)
+        loss.backward()
+    assert any(p.grad is not None for p in arch.task_parameters("upos"))
 
 
 def test_layers_one_by_one_match_the_installed_bert(tiny_encoder_dir):
@@ -274,6 +254,13 @@ def test_hierarchical_freezes_unused_layers_and_validates(all_task_data, tiny_en
     assert arch.task_layer["upos"] == 1
     with pytest.raises(ConfigError, match="unknown task 'pos'"):
         _build("hierarchical", tiny_encoder_dir, tasks, task_data, task_layers={"pos": 1})
+    # The same check without building anything (for config validation before a run).
+    from mtl_pipeline.encoders import load_encoder_config
+
+    cls = get_registry().get("architecture", "hierarchical")
+    options = cls.parse_options({"task_layers": {"upos": 7}}, "model.architecture")
+    with pytest.raises(ConfigError, match="layer 7 does not exist"):
+        cls.check_options(options, list(task_data), load_encoder_config(str(tiny_encoder_dir)))
     for bad in (0, 3, -3):
         with pytest.raises(ConfigError, match="does not exist"):
             _build("hierarchical", tiny_encoder_dir, tasks, task_data, task_layers={"upos": bad})
@@ -466,7 +453,9 @@ def test_shared_private_aux_losses_and_head_width(smoke_task_data, tiny_encoder_
     same = arch.orthogonality_loss(eye, eye, mask)
     # Orthogonal in the sense of S^T P = sum_k s_k p_k^T = 0 over the tokens k.
     s_rows = torch.eye(4)[[0, 0, 0, 0]].unsqueeze(0)
-    p_rows = (torch.eye(4)[[1, 1, 1, 1]] * torch.tensor([[1.0], [-1.0], [1.0], [-1.0]])).unsqueeze(0)
+    p_rows = (torch.eye(4)[[1, 1, 1, 1]] * torch.tensor([[1.0], [-1.0], [1.0], [-1.0]])).unsqueeze(
+        0
+    )
     orthogonal = arch.orthogonality_loss(s_rows, p_rows, mask)
     assert same.item() == pytest.approx(0.25) and orthogonal.item() == pytest.approx(0.0)
     arch.train()

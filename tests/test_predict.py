@@ -147,6 +147,6 @@ def test_predict_command(trained: Path, tmp_path: Path):
     assert out["predicted"].dtype.kind == "f"
 
     bad = run_kedro(trained, "mtl", "predict", "--task", "sst", "--input", str(tmp_path / "pairs.jsonl"), "--output", str(tmp_path / "x.csv"), check=False)
-    assert bad.returncode != 0 and "unknown task 'sst'; this model has: sst2, mrpc, rte, stsb, cola" in bad.stderr
+    assert bad.returncode != 0 and "unknown task 'sst'; this model has: cola, mrpc, rte, sst2, stsb" in bad.stderr
     missing = run_kedro(trained, "mtl", "predict", "--task", "sst2", "--input", str(tmp_path / "pairs.jsonl"), "--output", str(tmp_path / "x.csv"), check=False)
     assert missing.returncode != 0 and "missing column(s) 'sentence'" in missing.stderr

@@ -270,12 +270,13 @@ def register_architectures():
     return [MyHardSharing]
 """
     )
-    install("mtl-dupe", {"dupe": "dupe_plugin"}, {"dupe_plugin": source})
+    # "aaa" sorts before "builtins": the built-ins still load first, so the newcomer is blamed.
+    install("mtl-dupe", {"aaa": "dupe_plugin"}, {"dupe_plugin": source})
     with pytest.raises(
         PluginError,
         match=(
             r"Duplicate architecture name 'hard_sharing': registered by plugin 'builtins' and "
-            r"again by plugin 'dupe'"
+            r"again by plugin 'aaa'"
         ),
     ):
         get_registry()

@@ -105,7 +105,12 @@ def predict(
     any input and output path, any exported model directory.
     """
     from mtl_pipeline.errors import MTLError
-    from mtl_pipeline.pipelines.predict.nodes import predict_frame, read_input, resolve_text_fields
+    from mtl_pipeline.pipelines.predict.nodes import (
+        check_task,
+        predict_frame,
+        read_input,
+        resolve_text_fields,
+    )
     from mtl_pipeline.pipelines.predict.table_dataset import write_table
 
     try:
@@ -113,6 +118,7 @@ def predict(
 
         frame = read_input(input_path, reader)
         model = MultiTaskModel.load(model_dir, device=device)
+        check_task(model, task)
         explicit = [f.strip() for f in text_fields.split(",") if f.strip()] if text_fields else None
         fields = resolve_text_fields(task, explicit, model.card, _project_tasks)
         result = predict_frame(model, task, frame, fields, batch_size, source=input_path)

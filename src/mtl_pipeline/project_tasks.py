@@ -31,7 +31,8 @@ def _fallback_loader() -> Any:
 
 
 def task_names() -> list[str]:
-    loader = _config_loader or _fallback_loader()
+    # A config loader is a mapping that is empty (falsy) until read: test for None.
+    loader = _config_loader if _config_loader is not None else _fallback_loader()
     try:
         params = loader["parameters"]
     except Exception:  # no conf at all (e.g. imported from elsewhere): no task branches

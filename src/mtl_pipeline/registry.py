@@ -261,7 +261,11 @@ def _load_entry_point_plugins(pm: pluggy.PluginManager) -> dict[str, str]:
     disabled = _disabled_plugins()
     # importlib.metadata already lists a distribution found twice on sys.path only once.
     by_name: dict[str, md.EntryPoint] = {}
-    for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    # Built-ins first, so that a duplicate name is reported against the newcomer.
+    ordered = sorted(
+        md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != BUILTIN_PLUGIN, e.name)
+    )
+    for ep in ordered:
         other = by_name.get(ep.name)
         if other is None:
             by_name[ep.name] = ep

@@ -33,6 +33,14 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
             f"({len(config.tasks)}); expected at most {len(config.tasks)}."
         )
     resolve_model_path(config.model.encoder, "model.encoder")
+    arch_cls = registry.get("architecture", config.model.architecture.name, "model.architecture")
+    check = getattr(arch_cls, "check_options", None)
+    if check is not None:
+        from mtl_pipeline.encoders import load_encoder_config
+
+        options = arch_cls.parse_options(config.model.architecture.options, "model.architecture")
+        encoder_config = load_encoder_config(config.model.encoder, trust_remote_code=config.model.trust_remote_code)
+        check(options, list(config.tasks), encoder_config)
     if config.model.tokenizer:
         resolve_model_path(config.model.tokenizer, "model.tokenizer")
     return config

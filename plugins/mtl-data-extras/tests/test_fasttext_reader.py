@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from mtl_data_extras.fasttext_reader import FastTextReader
 from mtl_pipeline.errors import DataError
+
+from mtl_data_extras.fasttext_reader import FastTextReader
 
 
 def reader(**options) -> FastTextReader:
@@ -78,8 +79,13 @@ def test_feeds_the_core_ingestion(tmp_path):
 
     path = write(tmp_path, "__label__1 good\n__label__0 bad\n")
     cfg = TaskConfig(
-        type="classification", reader="fasttext", train=path, validation=path,
-        text_fields=["text"], label_field="label", metrics=["accuracy"],
+        type="classification",
+        reader="fasttext",
+        train=path,
+        validation=path,
+        text_fields=["text"],
+        label_field="label",
+        metrics=["accuracy"],
     )
     task_type = ClassificationTask(ClassificationTask.Options())
     table = standardize(reader().read(path), path, cfg, task_type)

@@ -10,11 +10,22 @@ from mtl_data_extras import plugin
 def drive_hooks() -> None:
     """Call the hooks in the order (and with the payloads) the core's trainer uses."""
     plugin.on_train_start(
-        run_info={"config": {"max_steps": 2}, "tasks": ["a", "b"], "device": "cpu", "precision": "fp32"}
+        run_info={
+            "config": {"max_steps": 2},
+            "tasks": ["a", "b"],
+            "device": "cpu",
+            "precision": "fp32",
+        }
     )
     for step in (1, 2):
-        logs = {"step": step, "tasks": ["a"], "losses": {"a": 0.5}, "weights": {"a": 1.0},
-                "lr": 1e-4, "grad_norm": float("nan")}
+        logs = {
+            "step": step,
+            "tasks": ["a"],
+            "losses": {"a": 0.5},
+            "weights": {"a": 1.0},
+            "lr": 1e-4,
+            "grad_norm": float("nan"),
+        }
         plugin.on_step_end(step=step, logs=logs)
     plugin.on_evaluation(step=2, metrics={"a": {"accuracy": 0.75}, "b": {"mae": 0.1}})
     plugin.on_train_end(summary={"best_step": 2, "best_score": 0.75, "steps": 2, "seconds": 0.1})

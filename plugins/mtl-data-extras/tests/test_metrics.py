@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from mtl_data_extras.metrics import METRICS
 
 BY_NAME = {m.name: m for m in METRICS}

@@ -37,6 +37,7 @@ def build_lora(tiny_encoder):
     binary classification heads, options validated as the core validates config."""
     from mtl_pipeline.architectures.base import TaskHeadSpec
     from mtl_pipeline.task_types.classification import ClassificationTask
+
     from mtl_training_extras.lora import LoraArchitecture
 
     task_type = ClassificationTask(ClassificationTask.Options(dropout=0.0))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
 from mtl_pipeline.errors import TrainingError
+
 from mtl_training_extras.famo import Famo
 
 

@@ -7,6 +7,7 @@ import copy
 import pytest
 import torch
 from mtl_pipeline.errors import ConfigError
+
 from mtl_training_extras.lora import LoraArchitecture, LoraOptions
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mtl_training_extras import plugin
 from mtl_training_extras.loss_ratio import LossRatioSampler
 

@@ -129,9 +129,8 @@ class CrossStitch(Architecture):
         row (the last layer needs nothing else). Returns ``(T, B, L, H)`` or ``(B, L, H)``."""
         count, batch, length, hidden = outputs.shape
         s = self.subspaces
-        units = outputs.reshape(count, batch, length, s, hidden // s).movedim(
-            3, 1
-        )  # (T, S, B, L, h)
+        # (T, B, L, H) -> (T, S, B, L, H/S) -> units (T*S, B, L, H/S), u = task * S + subspace
+        units = outputs.reshape(count, batch, length, s, hidden // s).movedim(3, 1)
         units = units.reshape(count * s, batch, length, hidden // s)
         weights = self.stitch[layer].to(outputs.dtype)
         if task_index is not None:

@@ -58,6 +58,12 @@ class PerTask(Architecture):
             }
         )
 
+    @property
+    def heads(self) -> nn.ModuleDict:
+        """Each task's output head, looked up in its copy (an unregistered view, so the
+        state dict keeps one name per tensor); the trainer gives these head_learning_rate."""
+        return nn.ModuleDict({t: m.heads[t] for t, m in self.models.items()})
+
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
         return self.models[task](task, batch)
 

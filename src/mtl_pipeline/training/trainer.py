@@ -25,7 +25,6 @@ from mtl_pipeline.losses.context import weighting_context
 from mtl_pipeline.metrics.base import Metric
 from mtl_pipeline.training.batching import TaskBatchStream, TokenizedSplit
 from mtl_pipeline.training.device import autocast, resolve_device, resolve_precision
-from mtl_pipeline.training.gradient_monitor import GradientConflictMonitor
 from mtl_pipeline.training.distributed import (
     DistContext,
     all_reduce_grads_,
@@ -35,6 +34,7 @@ from mtl_pipeline.training.distributed import (
     device_for,
 )
 from mtl_pipeline.training.evaluate import compute_metrics, predict_split
+from mtl_pipeline.training.gradient_monitor import GradientConflictMonitor
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,10 @@ class Trainer:
     # --- setup ------------------------------------------------------------------------
     def _build_optimizer(self) -> torch.optim.Optimizer:
         cfg = self.config
-        head_ids = {id(p) for t in self.tasks for p in self.architecture.task_parameters(t)}
+        # Only the output heads get head_learning_rate; other task-specific modules
+        # (adapters, private layers, cross-stitch columns) are encoder-like parameters.
+        heads = getattr(self.architecture, "heads", None)
+        head_ids = {id(p) for p in heads.parameters()} if heads is not None else set()
         groups: dict[str, dict[str, Any]] = {
             "decay": {"params": [], "weight_decay": cfg.weight_decay, "lr": cfg.learning_rate},
             "no_decay": {"params": [], "weight_decay": 0.0, "lr": cfg.learning_rate},

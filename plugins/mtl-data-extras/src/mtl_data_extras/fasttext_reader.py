@@ -90,5 +90,7 @@ class FastTextReader(Reader):
                 )
             records.append({"label": labels[0], "labels": labels, "text": body, ROW_COLUMN: lineno})
         if not records:
-            raise DataError(f"{path}: no examples found; expected '{opts.label_prefix}<label> text' lines.")
+            raise DataError(
+                f"{path}: no examples found; expected '{opts.label_prefix}<label> text' lines."
+            )
         return pd.DataFrame.from_records(records, columns=["label", "labels", "text", ROW_COLUMN])

@@ -137,6 +137,14 @@ def model_inputs(frame: pd.DataFrame, text_fields: list[str], level: str, source
     return inputs
 
 
+def check_task(model: Any, task: str) -> None:
+    """An unknown task is named with the model's tasks, before anything else is asked."""
+    if task not in model.tasks:
+        raise ConfigError(
+            f"predict.task: unknown task {task!r}; this model has: {', '.join(model.tasks)}."
+        )
+
+
 def predict_frame(
     model: Any,
     task: str,
@@ -146,10 +154,7 @@ def predict_frame(
     source: str = "input",
 ) -> pd.DataFrame:
     """The input rows (``row`` = source line, then every input column) plus ``predicted``."""
-    if task not in model.tasks:
-        raise ConfigError(
-            f"predict.task: unknown task {task!r}; this model has: {', '.join(model.tasks)}."
-        )
+    check_task(model, task)
     if PREDICTION_COLUMN in frame.columns:
         raise DataError(f"{source}: already has a column {PREDICTION_COLUMN!r}; rename it first.")
     level = model.tasks[task].level
@@ -194,6 +199,7 @@ def predict_batch(
 
     cfg = parse_section(PredictConfig, predict, "predict")
     task = _required(predict, "task")
+    check_task(trained_model, task)
     fields = resolve_text_fields(task, cfg.text_fields, getattr(trained_model, "card", {}), tasks)
     frame = predict_frame(
         trained_model, task, prediction_input, fields, cfg.batch_size, source=str(cfg.input)

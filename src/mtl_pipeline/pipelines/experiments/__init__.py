@@ -1,0 +1,5 @@
+"""The experiments pipeline (issue 7): the transfer-strategy grid; not part of ``__default__``."""
+
+from mtl_pipeline.pipelines.experiments.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
