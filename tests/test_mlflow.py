@@ -15,7 +15,11 @@ from tests.conftest import run_kedro
 
 def test_params_are_flattened_to_dotted_keys():
     flat = flatten_params(
-        {"training": {"loss": {"name": "equal"}, "max_steps": 12}, "tasks": {"a": {"text_fields": ["s"]}}, "x": None}
+        {
+            "training": {"loss": {"name": "equal"}, "max_steps": 12},
+            "tasks": {"a": {"text_fields": ["s"]}},
+            "x": None,
+        }
     )
     assert flat == {
         "training.loss.name": "equal",
@@ -27,7 +31,10 @@ def test_params_are_flattened_to_dotted_keys():
 
 
 def test_relative_tracking_uris_are_taken_from_the_project(tmp_path: Path):
-    assert resolve_tracking_uri("sqlite:///mlruns.db", tmp_path) == f"sqlite:///{tmp_path.resolve()}/mlruns.db"
+    assert (
+        resolve_tracking_uri("sqlite:///mlruns.db", tmp_path)
+        == f"sqlite:///{tmp_path.resolve()}/mlruns.db"
+    )
     assert resolve_tracking_uri("sqlite:////abs/m.db", tmp_path) == "sqlite:////abs/m.db"
     assert resolve_tracking_uri("http://host:5000", tmp_path) == "http://host:5000"
     assert resolve_tracking_uri("mlruns", tmp_path) == (tmp_path / "mlruns").resolve().as_uri()
@@ -45,7 +52,9 @@ def test_disabled_hook_never_imports_mlflow():
         "MlflowTrackingHooks().before_pipeline_run({}, None, Catalog())\n"
         "print('mlflow' in sys.modules)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     assert proc.stdout.strip() == "False"
 
 
@@ -63,7 +72,9 @@ def test_observer_sends_step_metrics_in_batches():
     client = Client()
     observer = MlflowStepObserver(client, "run", every=3)
     for step in range(1, 8):
-        observer.on_step_end(step, {"losses": {"a": 1.0}, "weights": {"a": 1.0}, "lr": 0.1, "grad_norm": 2.0})
+        observer.on_step_end(
+            step, {"losses": {"a": 1.0}, "weights": {"a": 1.0}, "lr": 0.1, "grad_norm": 2.0}
+        )
     assert [len(b) for b in client.batches] == [12, 12], "sent at steps 3 and 6 only"
     observer.on_evaluation(7, {"a": {"accuracy": 0.5}})
     assert ("val/a/accuracy", 7) in client.batches[-1] and ("train/loss/a", 7) in client.batches[-1]
@@ -104,10 +115,16 @@ def test_smoke_run_is_tracked(project_copy: Path, tiny_encoder_dir: Path):
     assert p["tracking.mlflow.enabled"] == "true"
 
     # Per-step history: one loss per step (one task per step), lr on every step.
-    losses = [m for t in ("sst2", "mrpc", "rte", "stsb", "cola") for m in client.get_metric_history(run_id, f"train/loss/{t}")]
+    losses = [
+        m
+        for t in ("sst2", "mrpc", "rte", "stsb", "cola")
+        for m in client.get_metric_history(run_id, f"train/loss/{t}")
+    ]
     assert sorted(m.step for m in losses) == list(range(1, 13))
     assert [m.step for m in client.get_metric_history(run_id, "train/lr")] == list(range(1, 13))
-    weights = [m for t in ("sst2", "stsb") for m in client.get_metric_history(run_id, f"train/weight/{t}")]
+    weights = [
+        m for t in ("sst2", "stsb") for m in client.get_metric_history(run_id, f"train/weight/{t}")
+    ]
     assert weights and all(m.value == 1.0 for m in weights)  # `equal` weighting
     assert [m.step for m in client.get_metric_history(run_id, "val/sst2/accuracy")] == [6, 12]
 
@@ -121,9 +138,18 @@ def test_smoke_run_is_tracked(project_copy: Path, tiny_encoder_dir: Path):
     def names(path: str) -> set[str]:
         return {f.path for f in client.list_artifacts(run_id, path)}
 
-    assert {"model/mtl_model.json", "model/model.safetensors", "model/README.md", "model/encoder"} <= names("model")
+    assert {
+        "model/mtl_model.json",
+        "model/model.safetensors",
+        "model/README.md",
+        "model/encoder",
+    } <= names("model")
     assert "model/encoder/config.json" in names("model/encoder")
-    assert {"reporting/metrics.json", "reporting/summary.md", "reporting/learning_curves.png"} <= names("reporting")
+    assert {
+        "reporting/metrics.json",
+        "reporting/summary.md",
+        "reporting/learning_curves.png",
+    } <= names("reporting")
     assert "training/training_history.json" in names("training")
     local = client.download_artifacts(run_id, "reporting/metrics.json", str(project_copy / "dl"))
     assert json.loads(Path(local).read_text()) == report

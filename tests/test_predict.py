@@ -102,7 +102,9 @@ def test_predict_output_must_be_a_file_name():
 
 def test_predict_is_registered_but_not_in_the_default_run(project_copy: Path):
     assert "- predict" in run_kedro(project_copy, "registry", "list").stdout
-    assert "predict_batch" not in run_kedro(project_copy, "registry", "describe", "__default__").stdout
+    assert (
+        "predict_batch" not in run_kedro(project_copy, "registry", "describe", "__default__").stdout
+    )
     assert "predict_batch" in run_kedro(project_copy, "registry", "describe", "predict").stdout
 
 
@@ -115,9 +117,21 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_encoder_dir: Path) ->
 @pytest.mark.slow
 def test_predict_pipeline_writes_parquet_and_csv(trained: Path):
     (trained / "new.csv").write_text('id,sentence\na1,a gripping film\na2,"dull, long and loud"\n')
-    pairs = [{"sentence1": "A man plays.", "sentence2": "A man is playing."}, {"sentence1": "Cats.", "sentence2": "Dogs."}]
+    pairs = [
+        {"sentence1": "A man plays.", "sentence2": "A man is playing."},
+        {"sentence1": "Cats.", "sentence2": "Dogs."},
+    ]
     (trained / "pairs.jsonl").write_text("\n".join(json.dumps(p) for p in pairs) + "\n")
-    run_kedro(trained, "run", "--env", "smoke", "--pipelines", "predict", "--params", "predict.task=sst2,predict.input=new.csv")
+    run_kedro(
+        trained,
+        "run",
+        "--env",
+        "smoke",
+        "--pipelines",
+        "predict",
+        "--params",
+        "predict.task=sst2,predict.input=new.csv",
+    )
     out = pd.read_parquet(trained / "data/07_model_output/predictions/sst2.parquet")
     assert out.columns.tolist() == ["row", "id", "sentence", "predicted"]
     assert out["id"].tolist() == ["a1", "a2"] and out["row"].tolist() == [2, 3]
@@ -127,26 +141,68 @@ def test_predict_pipeline_writes_parquet_and_csv(trained: Path):
     run_kedro(trained, "run", "--env", "smoke", "--pipelines", "predict", "--params", params)
     rte = pd.read_csv(trained / "data/07_model_output/predictions/rte.csv")
     assert len(rte) == 2 and set(rte["predicted"]) <= {"entailment", "not_entailment"}
-    assert (trained / "data/07_model_output/predictions/sst2.parquet").exists(), "earlier output kept"
+    assert (trained / "data/07_model_output/predictions/sst2.parquet").exists(), (
+        "earlier output kept"
+    )
 
     from mtl_pipeline.modeling.multitask_model import MultiTaskModel
 
     model = MultiTaskModel.load(trained / "data/06_models/mtl_model")
-    assert out["predicted"].tolist() == model.predict("sst2", ["a gripping film", "dull, long and loud"])
+    assert out["predicted"].tolist() == model.predict(
+        "sst2", ["a gripping film", "dull, long and loud"]
+    )
 
 
 @pytest.mark.slow
 def test_predict_command(trained: Path, tmp_path: Path):
-    pairs = [{"sentence1": "A man plays.", "sentence2": "A man is playing."}, {"sentence1": "Cats.", "sentence2": "Dogs."}]
+    pairs = [
+        {"sentence1": "A man plays.", "sentence2": "A man is playing."},
+        {"sentence1": "Cats.", "sentence2": "Dogs."},
+    ]
     (tmp_path / "pairs.jsonl").write_text("\n".join(json.dumps(p) for p in pairs) + "\n")
     target = tmp_path / "out" / "stsb.parquet"
-    proc = run_kedro(trained, "mtl", "predict", "--task", "stsb", "--input", str(tmp_path / "pairs.jsonl"), "--output", str(target))
+    proc = run_kedro(
+        trained,
+        "mtl",
+        "predict",
+        "--task",
+        "stsb",
+        "--input",
+        str(tmp_path / "pairs.jsonl"),
+        "--output",
+        str(target),
+    )
     assert "Wrote 2 predictions for stsb" in proc.stderr
     out = pd.read_parquet(target)
     assert out.columns.tolist() == ["row", "sentence1", "sentence2", "predicted"]
     assert out["predicted"].dtype.kind == "f"
 
-    bad = run_kedro(trained, "mtl", "predict", "--task", "sst", "--input", str(tmp_path / "pairs.jsonl"), "--output", str(tmp_path / "x.csv"), check=False)
-    assert bad.returncode != 0 and "unknown task 'sst'; this model has: cola, mrpc, rte, sst2, stsb" in bad.stderr
-    missing = run_kedro(trained, "mtl", "predict", "--task", "sst2", "--input", str(tmp_path / "pairs.jsonl"), "--output", str(tmp_path / "x.csv"), check=False)
+    bad = run_kedro(
+        trained,
+        "mtl",
+        "predict",
+        "--task",
+        "sst",
+        "--input",
+        str(tmp_path / "pairs.jsonl"),
+        "--output",
+        str(tmp_path / "x.csv"),
+        check=False,
+    )
+    assert (
+        bad.returncode != 0
+        and "unknown task 'sst'; this model has: cola, mrpc, rte, sst2, stsb" in bad.stderr
+    )
+    missing = run_kedro(
+        trained,
+        "mtl",
+        "predict",
+        "--task",
+        "sst2",
+        "--input",
+        str(tmp_path / "pairs.jsonl"),
+        "--output",
+        str(tmp_path / "x.csv"),
+        check=False,
+    )
     assert missing.returncode != 0 and "missing column(s) 'sentence'" in missing.stderr

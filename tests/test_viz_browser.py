@@ -67,7 +67,9 @@ def _labels(page) -> list[str]:
 @pytest.mark.slow
 def test_flowchart_renders_stages_and_task_namespaces(served_site: str, tmp_path: Path):
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
+        pytest.skip(
+            f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     shots = Path(os.environ.get("MTL_VIZ_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
@@ -90,13 +92,23 @@ def test_flowchart_renders_stages_and_task_namespaces(served_site: str, tmp_path
             page.screenshot(path=str(shots / "viz_overview.png"))
 
             labels = _labels(page)
-            for name in (*TASKS, "evaluation", "build_task_mixture", "train_model", "collect_metrics"):
+            for name in (
+                *TASKS,
+                "evaluation",
+                "build_task_mixture",
+                "train_model",
+                "collect_metrics",
+            ):
                 assert name in labels, f"{name!r} not drawn; labels: {labels}"
             sidebar = page.inner_text("body")
             for tag in STAGE_TAGS:
-                assert re.search(rf"\b{tag}\b", sidebar), f"stage tag {tag!r} missing from the filters"
+                assert re.search(rf"\b{tag}\b", sidebar), (
+                    f"stage tag {tag!r} missing from the filters"
+                )
 
-            page.locator(".pipeline-node--modularPipeline").filter(has_text=re.compile(r"^sst2$")).first.click()
+            page.locator(".pipeline-node--modularPipeline").filter(
+                has_text=re.compile(r"^sst2$")
+            ).first.click()
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.pipeline-node')].some(e => e.textContent.trim() === 'tokenize_task')",
                 timeout=30_000,
@@ -108,4 +120,3 @@ def test_flowchart_renders_stages_and_task_namespaces(served_site: str, tmp_path
             page.screenshot(path=str(shots / "viz_namespace_expanded.png"))
         finally:
             browser.close()
-

@@ -14,6 +14,7 @@ def results_markdown(
     advice: dict[str, Any],
     grid: dict[str, Any],
     model: dict[str, Any],
+    training: dict[str, Any],
     seconds: float,
     heatmap: str = "affinity.png",
 ) -> str:
@@ -24,7 +25,11 @@ def results_markdown(
     lines = [
         "# Transfer strategies: single-task vs pairwise vs STILTs vs MTL-ALL",
         "",
-        f"- encoder: `{model.get('encoder')}`, max length {model.get('max_length')}",
+        f"- encoder: `{model.get('encoder')}`, max length {model.get('max_length')}, "
+        f"architecture `{_name(model.get('architecture'))}`",
+        f"- training: learning rate {training.get('learning_rate')}, batch size "
+        f"{training.get('batch_size')}, loss `{_name(training.get('loss'))}`, "
+        f"sampler `{_name(training.get('sampler'))}`, device {training.get('device')}",
         f"- targets: {', '.join(grid['targets'])}; supporting tasks: {', '.join(grid['supports'])}",
         f"- strategies: single_task (baseline), {', '.join(grid['strategies'])}; "
         f"seeds: {', '.join(str(s) for s in grid['seeds'])}",
@@ -34,6 +39,8 @@ def results_markdown(
         f"{budget['max_train_examples'] or 'all'}, evaluation subset "
         f"{budget['max_eval_examples'] or 'all'}",
         f"- training time of all cells: {seconds / 60:.1f} min",
+        "- command: `kedro run --pipelines ingestion,tokenization,experiments` with these "
+        "parameters (conf/base/parameters_experiments.yml and any --env/--params on top)",
         "",
         "Scores are each target's main validation metric at the evaluation step best for that "
         "target, mean ± sample std over seeds. *best* picks the supporting task on the same "
@@ -80,3 +87,8 @@ def results_markdown(
             f"on {mtl['worse_in']} of {mtl['targets']} targets.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _name(spec: Any) -> Any:
+    """A component's name from ``{name: ..., **options}`` or its string shorthand."""
+    return spec.get("name") if isinstance(spec, dict) else spec

@@ -136,6 +136,7 @@ def write_results(
     comparison: pd.DataFrame,
     advice: dict[str, Any],
     model: dict[str, Any],
+    training: dict[str, Any],
     tasks: dict[str, Any],
     experiments: dict[str, Any],
     **scores: dict[str, Any],
@@ -153,4 +154,4 @@ def write_results(
         "budget": grid.budget.model_dump(),
     }
     seconds = sum(float(part.get("seconds") or 0.0) for part in scores.values())
-    return results_markdown(comparison, advice, described, model, seconds)
+    return results_markdown(comparison, advice, described, model, training, seconds)

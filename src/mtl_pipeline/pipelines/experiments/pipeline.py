@@ -141,7 +141,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
         Node(
             write_results,
             {"comparison": f"{NS}.comparison", "advice": f"{NS}.advisor"}
-            | {k: PARAMS[k] for k in ("model", "tasks", "experiments")}
+            | {k: PARAMS[k] for k in ("model", "training", "tasks", "experiments")}
             | score_inputs,
             f"{NS}.results",
             name="write_results",
