@@ -180,6 +180,7 @@ def test_grid_defaults_and_budget():
     assert grid.targets == ["mrpc", "rte"] and grid.tasks == ["mrpc", "rte"]  # configuration order
     assert grid.supports_for("mrpc") == [] and grid.supports_for("rte") == ["mrpc"]
     assert grid.steps(5) == 10 and grid.train_cap("rte") == 50 and grid.train_cap("mrpc") is None
+    assert resolve_grid({"seeds": 3}, TASKS).seeds == [0, 1, 2]  # --params experiments.seeds=3
 
 
 def test_experiments_config_is_validated():
@@ -203,6 +204,11 @@ def test_experiments_config_is_validated():
         ConfigError, match=r"experiments.budget.stps: unknown key. Did you mean 'steps'"
     ):
         parse_run_config({"tasks": tasks, "experiments": {"budget": {"stps": 3}}})
+    with pytest.raises(ConfigError, match=r"experiments.training: max_steps are set by the grid"):
+        parse_run_config({"tasks": tasks, "experiments": {"training": {"max_steps": 5}}})
+    with pytest.raises(ConfigError, match=r"experiments.training: batch_sise: unknown key"):
+        parse_run_config({"tasks": tasks, "experiments": {"training": {"batch_sise": 5}}})
+    assert parse_run_config({"tasks": tasks, "experiments": {"training": {"batch_size": 5}}})
     with pytest.raises(ConfigError, match=r"experiments.strategies"):
         parse_run_config({"tasks": tasks, "experiments": {"strategies": ["stilts", "stilts"]}})
 
@@ -217,6 +223,7 @@ def test_shipped_experiment_configs_validate():
         config = validate_parameters(dict(loader["parameters"]))
         assert config.training.strategy == "mtl_all"
     assert config.experiments.targets == ["rte", "mrpc"] and config.experiments.seeds == [0, 1]
+    assert config.experiments.training["batch_size"] == 8
 
 
 # --- in process: STILTs cells start from the baseline model of the same seed ----------------

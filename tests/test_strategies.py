@@ -273,6 +273,51 @@ def test_carry_over_refuses_a_shared_part_it_cannot_cover(smoke_task_data, tiny_
         "mmoe", {}, load_encoder(str(tiny_encoder_dir)), {TARGET: metas[TARGET]}
     )
     before = _state(target)
-    with pytest.raises(ConfigError, match="cannot carry"):
+    with pytest.raises(ConfigError, match="cannot carry .* would stay untrained"):
         carry_over(source, target)
     assert all(torch.equal(v, before[k]) for k, v in target.state_dict().items())
+
+
+@pytest.mark.parametrize("architecture", ["cross_stitch", "adapters"])
+def test_stilts_refuses_an_encoder_that_is_a_tasks_own_before_training(
+    architecture, smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch
+):
+    """Cross-stitch columns and adapters on a frozen encoder are the task's own: carrying
+    "everything but the heads" would start the target from the pretrained encoder, i.e.
+    silently run single-task. Refused before the first phase trains."""
+    from mtl_pipeline.training import trainer as trainer_module
+
+    def no_training(self):
+        raise AssertionError("trained before refusing")
+
+    monkeypatch.setattr(trainer_module.Trainer, "train", no_training)
+    tasks, task_data = _pair(smoke_task_data)
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, checkpoint_dir=str(tmp_path), **_strategy_params("stilts")
+    )
+    model_params["architecture"] = {"name": architecture}
+    with pytest.raises(ConfigError, match="would stay untrained"):
+        run_training(model_params, training, tasks, task_data)
+
+
+@pytest.mark.slow
+def test_main_pipeline_smoke_run_with_a_per_task_strategy(project_copy, tiny_encoder_dir):
+    """`kedro run --env smoke` with MT-DNN's recipe: evaluation and reporting work on the
+    saved per-task bundle, for every configured task."""
+    import json
+
+    from tests.conftest import run_kedro
+
+    run_kedro(
+        project_copy, "run", "--env", "smoke", "--params",
+        f"training.strategy=mtl_then_finetune,training.finetune_steps=4,model.encoder={tiny_encoder_dir}",
+    )  # fmt: skip
+    metrics = json.loads((project_copy / "data" / "08_reporting" / "metrics.json").read_text())
+    assert set(metrics) == {"sst2", "mrpc", "rte", "stsb", "cola"}
+    model = MultiTaskModel.load(project_copy / "data" / "06_models" / "mtl_model")
+    assert model.config["architecture"]["name"] == "per_task"
+    history = json.loads(
+        (project_copy / "data" / "07_model_output" / "training_history.json").read_text()
+    )
+    assert [p["name"] for p in history["phases"]][:2] == ["mtl", "finetune:sst2"]
+    assert len(history["steps"]) == 12 + 5 * 4

@@ -282,12 +282,31 @@ class ExperimentsConfig(StrictModel):
         default_factory=lambda: ["pairwise", "stilts", "mtl_all"],
         description="Strategies compared with the single-task baseline (always run).",
     )
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[int] = Field(
+        default_factory=lambda: [0],
+        min_length=1,
+        description="Training seeds; a number n means 0..n-1 (handy with --params).",
+    )
     budget: ExperimentsBudget = ExperimentsBudget()
+    training: dict[str, Any] = Field(
+        default_factory=dict,
+        description="`training` keys overridden for the grid's runs only (e.g. batch_size), so "
+        "tuning the main run does not change the grid's cost.",
+    )
     tie_tolerance: NonNegativeFloat = Field(
         default=0.0,
         description="Pairwise and STILTs means closer than this count as a tie (no winner).",
     )
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_count(cls, value: Any) -> Any:
+        # `--params experiments.seeds=3`: Kedro splits --params on commas, so no lists there.
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError(f"expected a positive number of seeds or a list, got {value}")
+            return list(range(value))
+        return value
 
     @field_validator("targets", "supports", "strategies", "seeds")
     @classmethod
@@ -347,6 +366,24 @@ class RunConfig(StrictModel):
                     "`kedro run --pipelines ingestion,tokenization,experiments`."
                 )
         experiments = self.experiments
+        if experiments.training:
+            reserved = {"strategy", "target_task", "supporting_task", "finetune_steps"}
+            reserved |= {"max_steps", "eval_every", "eval_max_examples", "seed", "checkpoint_every"}
+            used = sorted(reserved & set(experiments.training))
+            if used:
+                raise ValueError(
+                    f"experiments.training: {', '.join(used)} are set by the grid (budget, seeds "
+                    "and strategies), not here"
+                )
+            merged = training.model_dump() | {"strategy": "mtl_all", "target_task": None}
+            merged |= {"supporting_task": None, "finetune_steps": None} | experiments.training
+            try:
+                TrainingConfig.model_validate(merged)
+            except ValidationError as exc:
+                raise ValueError(
+                    "experiments.training: "
+                    + format_validation_error(exc, TrainingConfig).strip().replace("\n  ", "; ")
+                ) from None
         budget_caps = experiments.budget.max_train_examples
         for key, listed in (
             ("targets", experiments.targets),

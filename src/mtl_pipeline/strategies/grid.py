@@ -19,6 +19,7 @@ import numpy as np
 from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig, parse_section
 from mtl_pipeline.experiments.grid import Grid, resolve_grid
 from mtl_pipeline.strategies.base import Phase, StrategyContext
+from mtl_pipeline.strategies.transfer import check_transferable
 
 #: Subsets are drawn with this seed whatever the training seed, so all seeds see the same data.
 SUBSET_SEED = 0
@@ -34,7 +35,8 @@ def grid_context(
 ) -> tuple[StrategyContext, Grid]:
     """Parsed configs for one seed of the grid, the budget applied (steps, subsets)."""
     grid = resolve_grid(experiments, list(tasks))
-    train_cfg = parse_section(TrainingConfig, training, "training").model_copy(
+    overrides = (experiments or {}).get("training") or {}
+    train_cfg = parse_section(TrainingConfig, {**training, **overrides}, "training").model_copy(
         update={
             "strategy": "mtl_all",
             "target_task": None,
@@ -113,6 +115,8 @@ def run_single_task_cells(
     keep = "stilts" in grid.strategies and task in grid.supports
     for seed in grid.seeds:
         ctx, grid = grid_context(**params, task_data=task_data, seed=seed)
+        if keep and seed == grid.seeds[0]:  # STILTs will start from this model: can it?
+            check_transferable(ctx, [task], [task])
         phase = SingleTask.train(ctx, task, steps=grid.steps())
         if task in grid.targets:
             records.append(record(ctx, phase, task, "single_task", None, seed))
@@ -165,6 +169,8 @@ def run_mtl_cells(
     task_data = {t: task_data[t] for t in grid.tasks}
     for seed in grid.seeds:
         ctx, grid = grid_context(**params, task_data=task_data, seed=seed)
+        if "mtl_then_finetune" in grid.strategies and seed == grid.seeds[0]:
+            check_transferable(ctx, ctx.tasks, ctx.tasks[:1], keep_tasks=ctx.tasks[:1])
         phase = MtlAll.train(ctx, steps=grid.steps(len(ctx.tasks)))
         if "mtl_all" in grid.strategies:
             records += [record(ctx, phase, t, "mtl_all", None, seed) for t in grid.targets]

@@ -31,6 +31,9 @@ class MtlThenFinetune(Strategy):
         )
 
     def run(self, ctx: StrategyContext) -> StrategyResult:
+        from mtl_pipeline.strategies.transfer import check_transferable
+
+        check_transferable(ctx, ctx.tasks, ctx.tasks[:1], keep_tasks=ctx.tasks[:1])
         mtl = MtlAll.train(ctx, name="mtl")
         tuned = {
             t: self.finetune(ctx, mtl, t, steps=ctx.train_cfg.finetune_steps) for t in ctx.tasks

@@ -38,6 +38,9 @@ class Stilts(Strategy):
     def run(self, ctx: StrategyContext) -> StrategyResult:
         target, support = ctx.train_cfg.target_task, ctx.train_cfg.supporting_task
         assert target is not None and support is not None  # TrainingConfig guarantees it
+        from mtl_pipeline.strategies.transfer import check_transferable
+
+        check_transferable(ctx, [support], [target])
         intermediate = SingleTask.train(ctx, support)
         final = self.transfer(ctx, intermediate, target, steps=ctx.train_cfg.finetune_steps)
         return StrategyResult(

@@ -37,18 +37,36 @@ def own_parameter_names(architecture: Any, tasks: Iterable[str]) -> set[str]:
     return {name for name, p in architecture.named_parameters() if id(p) in ids}
 
 
+def head_tensor_names(architecture: Any, tasks: Iterable[str]) -> set[str]:
+    """State-dict names of ``tasks``' output heads (``architecture.heads[task]``)."""
+    heads = getattr(architecture, "heads", None)
+    if heads is None:
+        return set()
+    ids = {id(t) for task in tasks for t in (*heads[task].parameters(), *heads[task].buffers())}
+    named = (*architecture.named_parameters(), *architecture.named_buffers())
+    return {name for name, tensor in named if id(tensor) in ids}
+
+
 def carry_over(source: Any, target: Any, keep_tasks: Iterable[str] = ()) -> TransferReport:
     """Copy ``source``'s shared tensors (and ``keep_tasks``' own ones) into ``target``.
 
-    Every other task's own tensors in ``source`` are dropped; every tensor of ``target``
-    that is not a task's own must be covered, else nothing is copied and a ``ConfigError``
-    says which (so a "transfer" never silently leaves a freshly initialized encoder).
+    Every other task's own tensors in ``source`` are dropped. In ``target`` only the output
+    heads of tasks not in ``keep_tasks`` may stay as initialized; any other tensor without a
+    same-named, same-shaped source tensor stops the transfer with a ``ConfigError`` before
+    anything is copied. That refuses both an architecture whose shared part is shaped by its
+    task set (MMoE's per-task gate statistics) and one whose encoder is itself a task's own
+    (cross-stitch columns, ``per_task`` copies, adapters on a frozen encoder): there, STILTs
+    would silently start the target from the pretrained encoder, i.e. be single-task.
     """
-    keep = list(keep_tasks)
+    return _transfer(source, target, list(keep_tasks), apply=True)
+
+
+def _transfer(source: Any, target: Any, keep: list[str], apply: bool) -> TransferReport:
+    """``carry_over``'s plan, its checks, and (``apply``) the copy."""
     source_state = source.state_dict()
     target_state = target.state_dict()
     source_own = own_parameter_names(source, source.task_specs) - own_parameter_names(source, keep)
-    may_stay_fresh = own_parameter_names(target, [t for t in target.task_specs if t not in keep])
+    may_stay_fresh = head_tensor_names(target, [t for t in target.task_specs if t not in keep])
     carried = {
         key: value
         for key, value in source_state.items()
@@ -56,19 +74,46 @@ def carry_over(source: Any, target: Any, keep_tasks: Iterable[str] = ()) -> Tran
     }
     uncovered = sorted(k for k in target_state if k not in carried and k not in may_stay_fresh)
     if uncovered:
-        shown = ", ".join(uncovered[:5]) + (
-            f" and {len(uncovered) - 5} more" if len(uncovered) > 5 else ""
-        )
+        more = f" and {len(uncovered) - 5} more" if len(uncovered) > 5 else ""
         raise ConfigError(
             f"model.architecture: cannot carry the trained weights of {type(source).__name__} "
-            f"over to a model for {', '.join(target.task_specs)}: {shown} have no counterpart "
-            "of the same shape (the architecture's shared part depends on its task set). "
-            "Transfer strategies need an architecture whose shared part does not, e.g. "
-            "hard_sharing."
+            f"over to a model for {', '.join(target.task_specs)}: {', '.join(uncovered[:5])}"
+            f"{more} would stay untrained. STILTs and MTL-then-fine-tune carry everything but "
+            "the output heads, so they need an architecture whose only task-specific part is "
+            "its heads and whose shared part does not depend on the task set (hard_sharing, "
+            "hierarchical)."
         )
-    target.load_state_dict(carried, strict=False)
+    if apply:
+        target.load_state_dict(carried, strict=False)
     return TransferReport(
         carried=sorted(carried),
         dropped=sorted(k for k in source_state if k not in carried),
         fresh=sorted(k for k in target_state if k not in carried),
     )
+
+
+def check_transferable(
+    ctx: Any, source_tasks: list[str], target_tasks: list[str], keep_tasks: Iterable[str] = ()
+) -> None:
+    """Fail before any training if ``carry_over`` would refuse this architecture.
+
+    Builds the two architectures on a randomly initialized encoder of the configured shape
+    (no weights read) and tries the copy; a STILTs run would otherwise discover the problem
+    only after its first phase. Every phase reseeds, so the random draws change nothing.
+    """
+    from transformers import AutoModel
+
+    from mtl_pipeline.encoders import load_encoder_config
+    from mtl_pipeline.modeling.multitask_model import build_architecture
+    from mtl_pipeline.training.run import task_meta
+
+    model_cfg = ctx.model_cfg
+    config = load_encoder_config(model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
+
+    def build(tasks: list[str]) -> Any:
+        metas = {t: task_meta(t, ctx.task_cfgs[t], ctx.task_data[t]["label_info"]) for t in tasks}
+        encoder = AutoModel.from_config(config, trust_remote_code=model_cfg.trust_remote_code)
+        arch = model_cfg.architecture
+        return build_architecture(arch.name, arch.options, encoder, metas)
+
+    _transfer(build(source_tasks), build(target_tasks), list(keep_tasks), apply=False)

@@ -154,4 +154,5 @@ def write_results(
         "budget": grid.budget.model_dump(),
     }
     seconds = sum(float(part.get("seconds") or 0.0) for part in scores.values())
-    return results_markdown(comparison, advice, described, model, training, seconds)
+    effective = {**training, **((experiments or {}).get("training") or {})}
+    return results_markdown(comparison, advice, described, model, effective, seconds)
