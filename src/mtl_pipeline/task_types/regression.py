@@ -24,7 +24,12 @@ class RegressionOptions(SequenceHeadOptions):
     label_range: tuple[float, float] | None = None
     """Expected ``[lo, hi]`` of the labels (STS-B: ``[0, 5]``). A label outside it is a
     warning naming file and line, not an error: scales drift legitimately (a re-annotated
-    set), but a shifted column or a 0-100 scale in a 0-5 task is worth seeing."""
+    set), but a shifted column or a 0-100 scale in a 0-5 task is worth seeing.
+
+    With a range, the head also learns the label *scaled to [0, 1]* (predictions are
+    scaled back): an MSE on a 0-5 scale is ~25x a cross-entropy, and since AdamW's
+    second moments are shared by all tasks, such gradients would shrink every other
+    task's updates."""
 
     @field_validator("label_range")
     @classmethod
@@ -107,10 +112,16 @@ class RegressionTask(TaskType):
         opts: SequenceHeadOptions = self.options  # type: ignore[assignment]
         return SequenceHead(hidden_size, 1, opts.pooling, opts.dropout)
 
+    def _scale(self) -> tuple[float, float]:
+        label_range = getattr(self.options, "label_range", None)
+        return (0.0, 1.0) if label_range is None else (label_range[0], label_range[1] - label_range[0])
+
     def loss(self, logits, labels):
         import torch.nn.functional as F
 
-        return F.mse_loss(logits.float().squeeze(-1), labels.float())
+        offset, width = self._scale()
+        return F.mse_loss(logits.float().squeeze(-1), (labels.float() - offset) / width)
 
     def predict(self, logits):
-        return logits.float().squeeze(-1)
+        offset, width = self._scale()
+        return logits.float().squeeze(-1) * width + offset

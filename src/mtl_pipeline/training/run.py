@@ -37,9 +37,16 @@ def seed_everything(seed: int) -> None:
 
 
 def task_meta(name: str, cfg: TaskConfig, label_info: dict[str, Any]) -> TaskMeta:
+    head = dict(cfg.head)
+    if head.get("class_weights") == "balanced":
+        # Resolved from the training labels now, so a saved model carries plain numbers.
+        from mtl_pipeline.task_types.classification import balanced_class_weights
+
+        counts = label_info.get("train_summary", {}).get("counts", {})
+        head["class_weights"] = balanced_class_weights(counts, list(label_info["labels"]))
     return TaskMeta(
         name=name, type=cfg.type, level=label_info["level"], labels=list(label_info["labels"]),
-        metrics=list(cfg.metrics), head=dict(cfg.head),
+        metrics=list(cfg.metrics), head=head,
     )
 
 
