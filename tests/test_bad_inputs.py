@@ -977,7 +977,7 @@ def test_label_range_on_a_classification_task(base_params):
         error_of(ConfigError, validate_parameters, params),
         "tasks.sst2.head: invalid options for 'classification'",
         "label_range: unknown option",
-        "Options it accepts: dropout, pooling",
+        "Options it accepts: class_weights, dropout, pooling",
     )
 
 
