@@ -60,8 +60,13 @@ def predict_split(
         return np.asarray(per_example_pred), np.asarray(per_example_ref)
     if not flatten_tokens:
         return per_example_pred, per_example_ref
-    refs = np.concatenate(per_example_ref) if count else np.zeros(0)
-    preds = np.concatenate(per_example_pred) if count else np.zeros(0)
+    return flatten_token_predictions(per_example_pred, per_example_ref)
+
+
+def flatten_token_predictions(per_pred: list[Any], per_ref: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """One entry per labelled position (each word's first sub-word), as metrics take them."""
+    refs = np.concatenate(per_ref) if per_ref else np.zeros(0)
+    preds = np.concatenate(per_pred) if per_pred else np.zeros(0)
     keep = refs != IGNORE_INDEX
     return preds[keep].astype(np.int64), refs[keep].astype(np.int64)
 

@@ -115,6 +115,12 @@ class Trainer:
         )
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.shared_params = [p for p in architecture.shared_parameters() if p.requires_grad]
+        # Fixed for the run, so computed once rather than on every step: the parameters to
+        # clip, and those averaged once per step under torchrun (gradient-mode losses
+        # average their shared rows per task instead).
+        self._optimized_params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        shared_ids = {id(p) for p in self.shared_params} if weighting.mode == "gradient" else set()
+        self._step_synced_params = [p for p in self._optimized_params if id(p) not in shared_ids]
         self.step = 0
         self.history: dict[str, Any] = {"steps": [], "evaluations": [], "skipped_steps": [], "gradient_conflicts": []}
         # --- issue 5: weighting context (task types, last shared layer) + conflict monitor ---
@@ -226,17 +232,15 @@ class Trainer:
             if self.shared_params:  # no shared parameters: every task keeps its own gradient
                 combined = self.weighting.combine_gradients(torch.stack(rows), detached, self.step)
                 self._write_shared_grad(combined)
-        own = {id(p) for p in self.shared_params} if self.weighting.mode == "gradient" else set()
-        all_reduce_grads_([p for g in self.optimizer.param_groups for p in g["params"] if id(p) not in own], self.dist)
+        all_reduce_grads_(self._step_synced_params, self.dist)
         values = all_reduce_mean_(torch.stack(list(logged.values())).float(), self.dist).cpu().tolist()
         losses_f = dict(zip(tasks, values, strict=True))
         if not all(math.isfinite(v) for v in values):
             return self._non_finite(tasks, losses_f)
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
-        params = [p for g in self.optimizer.param_groups for p in g["params"]]
         grad_norm = (
-            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm).item()
+            torch.nn.utils.clip_grad_norm_(self._optimized_params, cfg.max_grad_norm).item()
             if cfg.max_grad_norm
             else float("nan")
         )

@@ -21,7 +21,11 @@ def evaluate_task(
     from mtl_pipeline.registry import get_registry
     from mtl_pipeline.training.batching import TokenizedSplit
     from mtl_pipeline.training.device import resolve_device, resolve_precision
-    from mtl_pipeline.training.evaluate import compute_metrics, predict_split
+    from mtl_pipeline.training.evaluate import (
+        compute_metrics,
+        flatten_token_predictions,
+        predict_split,
+    )
 
     cfg = parse_section(TaskConfig, task, f"tasks.{task_name}")
     eval_cfg = parse_section(EvaluationConfig, evaluation, "evaluation")
@@ -33,14 +37,16 @@ def evaluate_task(
     architecture.to(device)
     precision = resolve_precision(eval_cfg.precision, device)
     common = {"batch_size": eval_cfg.batch_size, "device": device, "precision": precision, "pad_id": trained_model.tokenizer.pad_token_id}
-    preds, refs = predict_split(architecture, task_name, split, **common)
-    scores = compute_metrics(metrics, preds, refs)
     labels = label_info["labels"]
     if label_info["level"] == "token":
+        # One prediction pass: per-sentence outputs for the table, flattened for metrics.
         per_pred, per_ref = predict_split(architecture, task_name, split, flatten_tokens=False, **common)
+        scores = compute_metrics(metrics, *flatten_token_predictions(per_pred, per_ref))
         tags = [[labels[int(p)] for p, r in zip(ps, rs, strict=True) if r != -100] for ps, rs in zip(per_pred, per_ref, strict=True)]
         frame = pd.DataFrame({"row": split.rows, "tokens": validation_examples["tokens"], "gold": validation_examples["tags"], "predicted": tags})
     else:
+        preds, refs = predict_split(architecture, task_name, split, **common)
+        scores = compute_metrics(metrics, preds, refs)
         predicted = [labels[int(v)] for v in preds] if labels else [float(v) for v in preds]
         frame = validation_examples.assign(predicted=predicted)
     return frame, scores
