@@ -1,4 +1,4 @@
-"""Tokenization through datasets.map: cached re-runs, multi-process equality."""
+"""The tokenization stage: batched Arrow output, cached re-runs, crash safety, multi-process equality."""
 
 from __future__ import annotations
 
@@ -33,6 +33,39 @@ def test_map_output_equals_direct_call(tok):
     assert dataset["input_ids"] == columns["input_ids"] and dataset["labels"] == columns["labels"]
     assert stats == {k: direct[k] for k in stats}
     assert stats["truncated"] > 0
+
+
+def test_column_types_and_stats_of_every_task_level(tok, tmp_path):
+    """int32 ids and int8 type ids (as datasets stores them), labels by task kind; the
+    truncation count only looks at full-length rows, so it must still match a full scan."""
+    frame = _frame()
+    dataset, stats = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=64, cache_file=str(tmp_path / "c.arrow"))
+    assert str(dataset.features["input_ids"].feature.dtype) == "int32"
+    assert str(dataset.features["token_type_ids"].feature.dtype) == "int8"
+    assert dataset.features["labels"].dtype == "int64"
+    enc = tok(frame["text_a"].tolist(), frame["text_b"].tolist(), truncation="longest_first", max_length=16)
+    assert stats["truncated"] == sum(bool(e.overflowing) for e in enc.encodings)
+    regression = _frame(50).assign(label=[0.5 * i for i in range(50)])
+    values, _ = tokenize_dataset(regression, tok, level="sequence", vocab=[], max_length=16)
+    assert values.features["labels"].dtype == "float64" and values["labels"][3] == 1.5
+
+
+def test_failure_mid_way_leaves_no_cache_file(tok, tmp_path, monkeypatch):
+    """A crash after some batches were written must not leave a file the next run reuses."""
+    frame = _frame()
+    cache = tmp_path / "x.arrow"
+    real, calls = tokenization.tokenize_frame, []
+
+    def fail_on_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tokenization, "tokenize_frame", fail_on_third)
+    with pytest.raises(RuntimeError, match="disk full"):
+        tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=64, cache_file=str(cache))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_second_run_reuses_cache_without_tokenizing(tok, tmp_path, monkeypatch):

@@ -100,6 +100,8 @@ class ModelConfig(StrictModel):
     max_length: int = Field(default=128, ge=8, le=8192)
     architecture: ComponentSpec = ComponentSpec(name="hard_sharing")
     trust_remote_code: bool = False
+    #: Encoder dropout (hidden and attention) during training; null keeps the checkpoint's.
+    dropout: float | None = Field(default=None, ge=0.0, lt=1.0)
 
 
 class TokenizationConfig(StrictModel):

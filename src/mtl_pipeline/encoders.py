@@ -69,6 +69,23 @@ def load_encoder(name: str, *, trust_remote_code: bool = False) -> Any:
         raise ConfigError(_load_failure("encoder", name, location, exc)) from None
 
 
+def set_encoder_dropout(encoder: Any, probability: float) -> int:
+    """Set every dropout of the encoder (hidden and attention) to ``probability``.
+
+    Module by module rather than through the config, so it works for any architecture and
+    the exported model keeps its checkpoint's own dropout for whoever fine-tunes it next.
+    Returns how many dropout modules were changed (0 means the encoder uses none).
+    """
+    from torch import nn
+
+    changed = 0
+    for module in encoder.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = probability
+            changed += 1
+    return changed
+
+
 def load_encoder_config(name: str, *, trust_remote_code: bool = False) -> Any:
     from transformers import AutoConfig
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig, parse_section
-from mtl_pipeline.encoders import check_tokenizer_matches, load_encoder, load_tokenizer
+from mtl_pipeline.encoders import check_tokenizer_matches, load_encoder, load_tokenizer, set_encoder_dropout
 from mtl_pipeline.losses.factory import build_weighting
 from mtl_pipeline.modeling.multitask_model import MultiTaskModel, TaskMeta, build_architecture
 from mtl_pipeline.registry import get_registry
@@ -109,6 +109,8 @@ def train_phase(
     tokenizer = load_tokenizer(model_cfg.tokenizer or model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
     encoder = load_encoder(model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
     check_tokenizer_matches(tokenizer, encoder.config)
+    if model_cfg.dropout is not None:
+        set_encoder_dropout(encoder, model_cfg.dropout)
     metas = {name: task_meta(name, task_cfgs[name], data["label_info"]) for name, data in task_data.items()}
     arch_options = model_cfg.architecture.options
     architecture = build_architecture(model_cfg.architecture.name, arch_options, encoder, metas)
