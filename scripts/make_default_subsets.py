@@ -32,7 +32,9 @@ def cut_glue(source: Path, target: Path, seed: int) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         raw = (source / "glue" / task / "train.tsv").read_bytes().splitlines(keepends=True)
         header, rows = (raw[:1], raw[1:]) if has_header else ([], raw)
-        (out_dir / "train.tsv").write_bytes(b"".join(header + _sample_lines(rows, GLUE_TRAIN_CAP, seed)))
+        (out_dir / "train.tsv").write_bytes(
+            b"".join(header + _sample_lines(rows, GLUE_TRAIN_CAP, seed))
+        )
         shutil.copyfile(source / "glue" / task / "dev.tsv", out_dir / "dev.tsv")
     shutil.copyfile(source / "glue" / "SOURCES.md", target / "glue" / "SOURCES.md")
 
@@ -46,7 +48,9 @@ def cut_ud(source: Path, target: Path) -> None:
     out_dir = target / "ud_english_ewt"
     out_dir.mkdir(parents=True, exist_ok=True)
     # Upstream ships no train file here: train on the first sentences of `test`, evaluate on `dev`.
-    train = _conllu_sentences(source / "ud_english_ewt" / "en_ewt-ud-test.conllu")[:UD_TRAIN_SENTENCES]
+    train = _conllu_sentences(source / "ud_english_ewt" / "en_ewt-ud-test.conllu")[
+        :UD_TRAIN_SENTENCES
+    ]
     dev = _conllu_sentences(source / "ud_english_ewt" / "en_ewt-ud-dev.conllu")[:UD_DEV_SENTENCES]
     (out_dir / "train.conllu").write_text("\n".join(train) + "\n", encoding="utf-8")
     (out_dir / "dev.conllu").write_text("\n".join(dev) + "\n", encoding="utf-8")

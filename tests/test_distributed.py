@@ -19,7 +19,15 @@ def _run(args: list[str], nproc: int | None) -> None:
     if nproc is None:
         command = [sys.executable, "tests/ddp_worker.py", *args]
     else:
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "tests/ddp_worker.py", *args]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            "tests/ddp_worker.py",
+            *args,
+        ]
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
 
@@ -32,7 +40,10 @@ def test_two_process_gloo_matches_single_process(tmp_path, loss):
     encoder = save_tiny_encoder(tmp_path / "encoder", dropout=0.0)
     _run([str(encoder), loss, "8", str(tmp_path / "single.safetensors")], nproc=None)
     _run([str(encoder), loss, "4", str(tmp_path / "ddp.safetensors")], nproc=2)
-    single, ddp = load_file(str(tmp_path / "single.safetensors")), load_file(str(tmp_path / "ddp.safetensors"))
+    single, ddp = (
+        load_file(str(tmp_path / "single.safetensors")),
+        load_file(str(tmp_path / "ddp.safetensors")),
+    )
     assert single.keys() == ddp.keys()
     # Adam divides by sqrt(v): where a gradient is ~0 (rare embedding rows), float
     # summation-order noise can move a weight by up to lr per step. So compare losses

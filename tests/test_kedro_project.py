@@ -13,7 +13,15 @@ GLUE_TASKS = {"sst2", "mrpc", "rte", "stsb", "cola"}
 
 def test_registry_lists_every_stage(project_copy):
     out = run_kedro(project_copy, "registry", "list").stdout
-    for name in ("__default__", "ingestion", "tokenization", "mixing", "training", "evaluation", "reporting"):
+    for name in (
+        "__default__",
+        "ingestion",
+        "tokenization",
+        "mixing",
+        "training",
+        "evaluation",
+        "reporting",
+    ):
         assert f"- {name}" in out
 
 
@@ -28,7 +36,9 @@ def test_default_pipeline_has_one_branch_per_task(project_copy):
 
 
 def test_typo_in_params_fails_fast_naming_the_key(project_copy):
-    proc = run_kedro(project_copy, "run", "--env", "smoke", "--params", "training.max_step=3", check=False)
+    proc = run_kedro(
+        project_copy, "run", "--env", "smoke", "--params", "training.max_step=3", check=False
+    )
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
     assert "training.max_step" in text and "max_steps" in text
@@ -41,7 +51,10 @@ def test_smoke_run_end_to_end_with_real_minilm(project_copy):
     reporting = project_copy / "data" / "08_reporting"
     metrics = json.loads((reporting / "metrics.json").read_text())
     assert set(metrics) == GLUE_TASKS
-    assert set(metrics["stsb"]) == {"pearson", "spearman"} and set(metrics["cola"]) == {"mcc", "accuracy"}
+    assert set(metrics["stsb"]) == {"pearson", "spearman"} and set(metrics["cola"]) == {
+        "mcc",
+        "accuracy",
+    }
     for name in ("summary.md", "learning_curves.png", "task_mixture.png"):
         assert (reporting / name).stat().st_size > 0
     model_dir = project_copy / "data" / "06_models" / "mtl_model"
@@ -56,7 +69,9 @@ def test_smoke_run_end_to_end_with_real_minilm(project_copy):
     assert model.predict("sst2", ["great movie", "awful movie"])[0] in {"0", "1"}
     import pandas as pd
 
-    predictions = pd.read_parquet(project_copy / "data" / "07_model_output" / "rte" / "predictions.parquet")
+    predictions = pd.read_parquet(
+        project_copy / "data" / "07_model_output" / "rte" / "predictions.parquet"
+    )
     assert {"row", "text_a", "text_b", "label", "predicted"} <= set(predictions.columns)
     # A second run with the same seed and device reproduces the metrics.
     run_kedro(project_copy, "run", "--env", "smoke")

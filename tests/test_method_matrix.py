@@ -43,7 +43,12 @@ def test_trains(architecture, loss, sampler, all_task_data, tiny_encoder_dir):
     if sampler == "specified":
         sampler_spec["probabilities"] = dict.fromkeys(task_data, 1.0)
     model, training = tiny_training_params(
-        tiny_encoder_dir, max_steps=2, eval_every=2, tasks_per_step=2, loss={"name": loss}, sampler=sampler_spec
+        tiny_encoder_dir,
+        max_steps=2,
+        eval_every=2,
+        tasks_per_step=2,
+        loss={"name": loss},
+        sampler=sampler_spec,
     )
     model["architecture"] = architecture_spec(architecture, list(task_data))
     _, history = run_training(model, training, tasks, task_data)

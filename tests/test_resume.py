@@ -30,13 +30,19 @@ def _assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) ->
 
 
 @pytest.mark.parametrize("kill_after", [1, 3, 5])
-def test_interrupted_then_resumed_equals_uninterrupted(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, kill_after):
+def test_interrupted_then_resumed_equals_uninterrupted(
+    smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, kill_after
+):
     tasks, task_data = smoke_task_data
     common = dict(max_steps=6, eval_every=2, checkpoint_every=1, precision="bf16")
-    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(tmp_path / "a"), **common)
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, checkpoint_dir=str(tmp_path / "a"), **common
+    )
     reference, ref_history = run_training(model_params, training, tasks, task_data)
 
-    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(tmp_path / "b"), **common)
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, checkpoint_dir=str(tmp_path / "b"), **common
+    )
     original = trainer_module.Trainer.train_step
 
     def dying_step(self):
@@ -55,9 +61,13 @@ def test_interrupted_then_resumed_equals_uninterrupted(smoke_task_data, tiny_enc
     assert not (tmp_path / "b").exists(), "a finished run removes its checkpoints"
 
 
-def test_changed_config_does_not_resume(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, caplog):
+def test_changed_config_does_not_resume(
+    smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, caplog
+):
     tasks, task_data = smoke_task_data
-    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(tmp_path / "c"), checkpoint_every=1, max_steps=4)
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, checkpoint_dir=str(tmp_path / "c"), checkpoint_every=1, max_steps=4
+    )
     original = trainer_module.Trainer.train_step
 
     def dying_step(self):
@@ -79,17 +89,23 @@ def test_unwritable_checkpoint_dir_is_a_clear_error(smoke_task_data, tiny_encode
     tasks, task_data = smoke_task_data
     blocker = tmp_path / "not_a_dir"
     blocker.write_text("a file where the checkpoint directory should be")
-    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(blocker / "ckpt"), checkpoint_every=1)
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, checkpoint_dir=str(blocker / "ckpt"), checkpoint_every=1
+    )
     with pytest.raises(TrainingError, match="could not write checkpoint .*ckpt"):
         run_training(model_params, training, tasks, task_data)
 
 
-def test_kill_during_checkpoint_write_keeps_previous(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch):
+def test_kill_during_checkpoint_write_keeps_previous(
+    smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch
+):
     from mtl_pipeline.training import checkpoint as checkpoint_module
 
     tasks, task_data = smoke_task_data
     directory = tmp_path / "d"
-    model_params, training = tiny_training_params(tiny_encoder_dir, checkpoint_dir=str(directory), checkpoint_every=1, max_steps=4)
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, checkpoint_dir=str(directory), checkpoint_every=1, max_steps=4
+    )
     original_write = checkpoint_module.Checkpointer._write
 
     def dying_write(self, trainer, target):
@@ -123,7 +139,11 @@ def test_non_finite_loss(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatc
 
     monkeypatch.setattr(ClassificationTask, "loss", poisoned)
     model_params, training = tiny_training_params(
-        tiny_encoder_dir, on_nonfinite_loss=policy, checkpoint_dir=str(tmp_path / "e"), checkpoint_every=1, max_steps=5
+        tiny_encoder_dir,
+        on_nonfinite_loss=policy,
+        checkpoint_dir=str(tmp_path / "e"),
+        checkpoint_every=1,
+        max_steps=5,
     )
     if policy == "stop":
         with pytest.raises(TrainingError, match="non-finite loss at step"):
@@ -132,11 +152,18 @@ def test_non_finite_loss(smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatc
     else:
         _, history = run_training(model_params, training, tasks, task_data)
         assert len(history["skipped_steps"]) == 1
-        assert all(math.isfinite(v) for s in history["steps"] if not s.get("skipped") for v in s["losses"].values())
+        assert all(
+            math.isfinite(v)
+            for s in history["steps"]
+            if not s.get("skipped")
+            for v in s["losses"].values()
+        )
 
 
 @pytest.mark.slow
-def test_sigkill_real_kedro_run_then_resume_is_byte_identical(project_copy, tiny_encoder_dir, tmp_path):
+def test_sigkill_real_kedro_run_then_resume_is_byte_identical(
+    project_copy, tiny_encoder_dir, tmp_path
+):
     """Kill a real `kedro run` at a random training step; the resumed run's weights match."""
     import random
 
@@ -151,12 +178,23 @@ def test_sigkill_real_kedro_run_then_resume_is_byte_identical(project_copy, tiny
     second.mkdir()
     os.rename(project_copy, second / "project")
     project = second / "project"
-    for sub in ("02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
+    for sub in (
+        "02_intermediate",
+        "03_primary",
+        "04_feature",
+        "05_model_input",
+        "06_models",
+        "07_model_output",
+        "08_reporting",
+    ):
         subprocess.run(["rm", "-rf", str(project / "data" / sub)], check=True)
     env = {**os.environ, "DO_NOT_TRACK": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "kedro", "run", "--env", "smoke", "--params", params],
-        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     target = random.Random(os.getpid()).randint(3, 25)
     latest = project / "data/06_models/checkpoints/latest.json"

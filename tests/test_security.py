@@ -6,7 +6,9 @@ import re
 
 from tests.conftest import REPO
 
-SOURCES = [p for root in ("src", "plugins") for p in (REPO / root).rglob("*.py") if ".venv" not in p.parts]
+SOURCES = [
+    p for root in ("src", "plugins") for p in (REPO / root).rglob("*.py") if ".venv" not in p.parts
+]
 
 
 def test_no_unsafe_loading_or_eval_in_sources():

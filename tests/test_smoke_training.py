@@ -9,7 +9,9 @@ from mtl_pipeline.training.run import run_training
 from tests.conftest import tiny_training_params
 
 
-def test_run_training_then_save_load_predicts_identically(smoke_task_data, tiny_encoder_dir, tmp_path):
+def test_run_training_then_save_load_predicts_identically(
+    smoke_task_data, tiny_encoder_dir, tmp_path
+):
     tasks, task_data = smoke_task_data
     model_params, training = tiny_training_params(tiny_encoder_dir)
     model, history = run_training(model_params, training, tasks, task_data)
@@ -19,8 +21,13 @@ def test_run_training_then_save_load_predicts_identically(smoke_task_data, tiny_
     loaded = MultiTaskModel.load(tmp_path / "m")
     texts = ["a gripping, funny film", "dull and far too long"]
     assert model.predict("sst2", texts) == loaded.predict("sst2", texts)
-    pairs = [("A man is playing a guitar.", "A man plays guitar."), ("A cat sleeps.", "Stocks fell.")]
-    np.testing.assert_allclose(model.predict("stsb", pairs), loaded.predict("stsb", pairs), rtol=1e-6)
+    pairs = [
+        ("A man is playing a guitar.", "A man plays guitar."),
+        ("A cat sleeps.", "Stocks fell."),
+    ]
+    np.testing.assert_allclose(
+        model.predict("stsb", pairs), loaded.predict("stsb", pairs), rtol=1e-6
+    )
 
 
 def test_same_seed_same_history(smoke_task_data, tiny_encoder_dir):

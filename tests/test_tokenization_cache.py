@@ -28,7 +28,9 @@ def _frame(n: int = 300) -> pd.DataFrame:
 
 def test_map_output_equals_direct_call(tok):
     frame = _frame()
-    dataset, stats = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=64)
+    dataset, stats = tokenize_dataset(
+        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=64
+    )
     columns, direct = tokenize_frame(frame, tok, level="sequence", vocab=["a", "b"], max_length=16)
     assert dataset["input_ids"] == columns["input_ids"] and dataset["labels"] == columns["labels"]
     assert stats == {k: direct[k] for k in stats}
@@ -39,11 +41,24 @@ def test_column_types_and_stats_of_every_task_level(tok, tmp_path):
     """int32 ids and int8 type ids (as datasets stores them), labels by task kind; the
     truncation count only looks at full-length rows, so it must still match a full scan."""
     frame = _frame()
-    dataset, stats = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=64, cache_file=str(tmp_path / "c.arrow"))
+    dataset, stats = tokenize_dataset(
+        frame,
+        tok,
+        level="sequence",
+        vocab=["a", "b"],
+        max_length=16,
+        batch_size=64,
+        cache_file=str(tmp_path / "c.arrow"),
+    )
     assert str(dataset.features["input_ids"].feature.dtype) == "int32"
     assert str(dataset.features["token_type_ids"].feature.dtype) == "int8"
     assert dataset.features["labels"].dtype == "int64"
-    enc = tok(frame["text_a"].tolist(), frame["text_b"].tolist(), truncation="longest_first", max_length=16)
+    enc = tok(
+        frame["text_a"].tolist(),
+        frame["text_b"].tolist(),
+        truncation="longest_first",
+        max_length=16,
+    )
     assert stats["truncated"] == sum(bool(e.overflowing) for e in enc.encodings)
     regression = _frame(50).assign(label=[0.5 * i for i in range(50)])
     values, _ = tokenize_dataset(regression, tok, level="sequence", vocab=[], max_length=16)
@@ -64,20 +79,32 @@ def test_failure_mid_way_leaves_no_cache_file(tok, tmp_path, monkeypatch):
 
     monkeypatch.setattr(tokenization, "tokenize_frame", fail_on_third)
     with pytest.raises(RuntimeError, match="disk full"):
-        tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=64, cache_file=str(cache))
+        tokenize_dataset(
+            frame,
+            tok,
+            level="sequence",
+            vocab=["a", "b"],
+            max_length=16,
+            batch_size=64,
+            cache_file=str(cache),
+        )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_second_run_reuses_cache_without_tokenizing(tok, tmp_path, monkeypatch):
     frame = _frame()
     cache = str(tmp_path / "x.arrow")
-    first, first_stats = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, cache_file=cache)
+    first, first_stats = tokenize_dataset(
+        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, cache_file=cache
+    )
 
     def boom(*args, **kwargs):
         raise AssertionError("tokenized again")
 
     monkeypatch.setattr(tokenization, "tokenize_frame", boom)
-    second, second_stats = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, cache_file=cache)
+    second, second_stats = tokenize_dataset(
+        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, cache_file=cache
+    )
     assert second["input_ids"] == first["input_ids"] and second_stats == first_stats
 
 
@@ -94,8 +121,17 @@ def test_fingerprint_changes_with_inputs_tokenizer_settings(tok, tiny_encoder_di
 @pytest.mark.slow
 def test_num_proc_two_gives_identical_output(tok, tmp_path):
     frame = _frame(600)
-    one, s1 = tokenize_dataset(frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=100)
+    one, s1 = tokenize_dataset(
+        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=100
+    )
     two, s2 = tokenize_dataset(
-        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=100, num_proc=2, cache_file=str(tmp_path / "p.arrow")
+        frame,
+        tok,
+        level="sequence",
+        vocab=["a", "b"],
+        max_length=16,
+        batch_size=100,
+        num_proc=2,
+        cache_file=str(tmp_path / "p.arrow"),
     )
     assert one["input_ids"] == two["input_ids"] and one["row"] == two["row"] and s1 == s2

@@ -87,7 +87,15 @@ def register_readers() -> list[type]:
     from mtl_pipeline.readers.jsonl import JsonLinesReader
     from mtl_pipeline.readers.parquet import ParquetReader
 
-    return [GlueTsvReader, CsvReader, JsonLinesReader, ParquetReader, ConlluReader, HfDiskReader, HfHubReader]
+    return [
+        GlueTsvReader,
+        CsvReader,
+        JsonLinesReader,
+        ParquetReader,
+        ConlluReader,
+        HfDiskReader,
+        HfHubReader,
+    ]
 
 
 @hookimpl

@@ -79,7 +79,9 @@ class TaskConfig(StrictModel):
     @model_validator(mode="after")
     def _distinct_fields(self) -> TaskConfig:
         if len(set(self.text_fields)) != len(self.text_fields):
-            raise ValueError(f"text_fields: expected two different columns, found {self.text_fields}")
+            raise ValueError(
+                f"text_fields: expected two different columns, found {self.text_fields}"
+            )
         if self.label_field in self.text_fields:
             raise ValueError(
                 f"label_field: {self.label_field!r} is also in text_fields; expected the label in "
@@ -112,7 +114,9 @@ class TokenizationConfig(StrictModel):
 
 class TrainingConfig(StrictModel):
     #: Transfer strategy (issue 7; strategies/, docs/strategies.md).
-    strategy: Literal["mtl_all", "single_task", "pairwise", "stilts", "mtl_then_finetune"] = "mtl_all"
+    strategy: Literal["mtl_all", "single_task", "pairwise", "stilts", "mtl_then_finetune"] = (
+        "mtl_all"
+    )
     max_steps: PositiveInt = 1000
     batch_size: PositiveInt = 32
     eval_batch_size: PositiveInt = 128
@@ -166,8 +170,7 @@ class TrainingConfig(StrictModel):
         pair = self.strategy in ("pairwise", "stilts")
         if pair and (self.target_task is None or self.supporting_task is None):
             raise ValueError(
-                f"strategy {self.strategy} needs training.target_task and "
-                "training.supporting_task"
+                f"strategy {self.strategy} needs training.target_task and training.supporting_task"
             )
         if pair and self.target_task == self.supporting_task:
             raise ValueError(
@@ -206,8 +209,12 @@ class MlflowConfig(StrictModel):
         default="sqlite:///mlruns.db",
         description="MLflow tracking URI; a relative sqlite path is resolved against the project.",
     )
-    experiment_name: str = Field(default="mtl_pipeline", min_length=1, description="MLflow experiment.")
-    run_name: str | None = Field(default=None, description="MLflow run name (null: MLflow picks one).")
+    experiment_name: str = Field(
+        default="mtl_pipeline", min_length=1, description="MLflow experiment."
+    )
+    run_name: str | None = Field(
+        default=None, description="MLflow run name (null: MLflow picks one)."
+    )
     artifact_location: str | None = Field(
         default=None,
         description="Where a new experiment stores artifacts (null: mlartifacts/ in the project).",
@@ -216,7 +223,9 @@ class MlflowConfig(StrictModel):
     log_every: PositiveInt = Field(
         default=50, description="Send per-step metrics to MLflow in batches of this many steps."
     )
-    log_model: bool = Field(default=True, description="Log the exported model directory as an artifact.")
+    log_model: bool = Field(
+        default=True, description="Log the exported model directory as an artifact."
+    )
     log_artifacts: bool = Field(
         default=True, description="Log reports, plots and metrics files written by the run."
     )
@@ -229,8 +238,12 @@ class TrackingConfig(StrictModel):
 class PredictConfig(StrictModel):
     """``kedro run --pipelines predict``: one task's predictions for one input file."""
 
-    task: str | None = Field(default=None, description="Task to predict (required to run the pipeline).")
-    input: str | None = Field(default=None, description="Input file (required to run the pipeline).")
+    task: str | None = Field(
+        default=None, description="Task to predict (required to run the pipeline)."
+    )
+    input: str | None = Field(
+        default=None, description="Input file (required to run the pipeline)."
+    )
     reader: ComponentSpec | None = Field(
         default=None, description="Reader for the input (null: chosen from the file extension)."
     )
@@ -390,7 +403,10 @@ class RunConfig(StrictModel):
         for key, listed in (
             ("targets", experiments.targets),
             ("supports", experiments.supports),
-            ("budget.max_train_examples", list(budget_caps) if isinstance(budget_caps, dict) else None),
+            (
+                "budget.max_train_examples",
+                list(budget_caps) if isinstance(budget_caps, dict) else None,
+            ),
         ):
             unknown = sorted(set(listed or ()) - names)
             if unknown:

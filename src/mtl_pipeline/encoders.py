@@ -25,7 +25,9 @@ def resolve_model_path(name: str, key: str = "model.encoder") -> str:
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
-            raise ConfigError(f"{key}: directory {path} has no config.json; expected a save_pretrained folder.")
+            raise ConfigError(
+                f"{key}: directory {path} has no config.json; expected a save_pretrained folder."
+            )
         return str(path)
     if _PACKAGE_NAME.match(name) and "/" not in name:
         module_name = name.replace("-", "_")
@@ -107,7 +109,9 @@ def _load_failure(what: str, name: str, location: str, exc: Exception) -> str:
     return f"model.{'tokenizer' if what == 'tokenizer' else 'encoder'}: could not load {what} {name!r}: {exc}.{hint}"
 
 
-def check_tokenizer_matches(tokenizer: Any, encoder_config: Any, key: str = "model.tokenizer") -> None:
+def check_tokenizer_matches(
+    tokenizer: Any, encoder_config: Any, key: str = "model.tokenizer"
+) -> None:
     """A tokenizer whose ids exceed the encoder's embedding table would index out of range."""
     vocab = len(tokenizer)
     size = getattr(encoder_config, "vocab_size", None)

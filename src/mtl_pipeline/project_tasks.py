@@ -27,7 +27,9 @@ def _fallback_loader() -> Any:
     from mtl_pipeline.settings import CONFIG_LOADER_ARGS
 
     project = Path(os.environ.get("MTL_PIPELINE_PROJECT_PATH", Path.cwd()))
-    return OmegaConfigLoader(conf_source=str(project / "conf"), env=os.environ.get("KEDRO_ENV"), **CONFIG_LOADER_ARGS)
+    return OmegaConfigLoader(
+        conf_source=str(project / "conf"), env=os.environ.get("KEDRO_ENV"), **CONFIG_LOADER_ARGS
+    )
 
 
 def task_names() -> list[str]:

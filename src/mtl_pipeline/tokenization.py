@@ -76,7 +76,11 @@ def tokenize_frame(
     if level == "token":
         words, invisible = _make_words_visible([list(t) for t in frame["tokens"]], tokenizer)
         enc = tokenizer(
-            words, is_split_into_words=True, truncation=True, max_length=max_length, return_attention_mask=False
+            words,
+            is_split_into_words=True,
+            truncation=True,
+            max_length=max_length,
+            return_attention_mask=False,
         )
         index = {label: i for i, label in enumerate(vocab)}
         labels, dropped_words, dropped_per_example = [], 0, []
@@ -170,20 +174,30 @@ def tokenize_dataset(
     import datasets
 
     if frame.empty:
-        columns, stats = tokenize_frame(frame, tokenizer, level=level, vocab=vocab, max_length=max_length)
+        columns, stats = tokenize_frame(
+            frame, tokenizer, level=level, vocab=vocab, max_length=max_length
+        )
         return datasets.Dataset.from_dict(columns), stats
     if cache_file is not None and Path(cache_file).exists():
         encoded = datasets.Dataset.from_file(cache_file)
     elif num_proc and num_proc > 1 and len(frame) > batch_size:
-        encoded = _tokenize_with_map(frame, tokenizer, level, vocab, max_length, batch_size, num_proc, cache_file, desc)
+        encoded = _tokenize_with_map(
+            frame, tokenizer, level, vocab, max_length, batch_size, num_proc, cache_file, desc
+        )
     else:
-        encoded = _tokenize_direct(frame, tokenizer, level, vocab, max_length, batch_size, cache_file, desc)
+        encoded = _tokenize_direct(
+            frame, tokenizer, level, vocab, max_length, batch_size, cache_file, desc
+        )
     table = encoded.data
     lengths = np.asarray(table.column("length").to_numpy())
     stats: dict[str, Any] = {
         "examples": int(len(lengths)),
-        "truncated": int(np.asarray(table.column("truncated").to_numpy(zero_copy_only=False)).sum()),
-        "words_dropped_by_truncation": int(np.asarray(table.column("dropped_words").to_numpy()).sum()),
+        "truncated": int(
+            np.asarray(table.column("truncated").to_numpy(zero_copy_only=False)).sum()
+        ),
+        "words_dropped_by_truncation": int(
+            np.asarray(table.column("dropped_words").to_numpy()).sum()
+        ),
         "max_length": int(lengths.max()),
         "mean_length": float(lengths.mean()),
         "tokens": int(lengths.sum()),
@@ -203,15 +217,23 @@ def _features(level: str, vocab: list[str], with_type_ids: bool) -> Any:
     else:
         features["labels"] = datasets.Value("int64" if vocab else "float64")
     features.update(
-        length=datasets.Value("int64"), row=datasets.Value("int64"),
-        truncated=datasets.Value("bool"), dropped_words=datasets.Value("int64"),
+        length=datasets.Value("int64"),
+        row=datasets.Value("int64"),
+        truncated=datasets.Value("bool"),
+        dropped_words=datasets.Value("int64"),
     )
     return datasets.Features(features)
 
 
 def _tokenize_direct(
-    frame: pd.DataFrame, tokenizer: Any, level: str, vocab: list[str], max_length: int,
-    batch_size: int, cache_file: str | None, desc: str,
+    frame: pd.DataFrame,
+    tokenizer: Any,
+    level: str,
+    vocab: list[str],
+    max_length: int,
+    batch_size: int,
+    cache_file: str | None,
+    desc: str,
 ) -> Any:
     import os
 
@@ -227,8 +249,12 @@ def _tokenize_direct(
     try:
         for start in tqdm(starts, desc=desc, unit="batch", disable=len(starts) < 4, leave=False):
             columns, _ = tokenize_frame(
-                frame.iloc[start : start + batch_size], tokenizer, level=level, vocab=vocab,
-                max_length=max_length, per_example_stats=True,
+                frame.iloc[start : start + batch_size],
+                tokenizer,
+                level=level,
+                vocab=vocab,
+                max_length=max_length,
+                per_example_stats=True,
             )
             if schema is None:
                 schema = _features(level, vocab, "token_type_ids" in columns).arrow_schema
@@ -260,17 +286,31 @@ def _tokenize_direct(
 
 
 def _tokenize_with_map(
-    frame: pd.DataFrame, tokenizer: Any, level: str, vocab: list[str], max_length: int,
-    batch_size: int, num_proc: int, cache_file: str | None, desc: str,
+    frame: pd.DataFrame,
+    tokenizer: Any,
+    level: str,
+    vocab: list[str],
+    max_length: int,
+    batch_size: int,
+    num_proc: int,
+    cache_file: str | None,
+    desc: str,
 ) -> Any:
     import datasets
     import pyarrow as pa
 
-    source = datasets.Dataset(pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False))
+    source = datasets.Dataset(
+        pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    )
 
     def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         columns, _ = tokenize_frame(
-            pd.DataFrame({key: batch[key] for key in batch.keys()}), tokenizer, level=level, vocab=vocab, max_length=max_length, per_example_stats=True
+            pd.DataFrame({key: batch[key] for key in batch.keys()}),
+            tokenizer,
+            level=level,
+            vocab=vocab,
+            max_length=max_length,
+            per_example_stats=True,
         )
         return columns
 

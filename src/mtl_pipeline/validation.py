@@ -39,7 +39,9 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
         from mtl_pipeline.encoders import load_encoder_config
 
         options = arch_cls.parse_options(config.model.architecture.options, "model.architecture")
-        encoder_config = load_encoder_config(config.model.encoder, trust_remote_code=config.model.trust_remote_code)
+        encoder_config = load_encoder_config(
+            config.model.encoder, trust_remote_code=config.model.trust_remote_code
+        )
         check(options, list(config.tasks), encoder_config)
     if config.model.tokenizer:
         resolve_model_path(config.model.tokenizer, "model.tokenizer")

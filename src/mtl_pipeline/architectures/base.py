@@ -62,7 +62,9 @@ class Architecture(nn.Module, Component, ABC):
     (an ``nn.ModuleDict`` keyed by task name).
     """
 
-    def __init__(self, encoder: PreTrainedModel, tasks: list[TaskHeadSpec], options: BaseModel) -> None:
+    def __init__(
+        self, encoder: PreTrainedModel, tasks: list[TaskHeadSpec], options: BaseModel
+    ) -> None:
         super().__init__()
         self.options = options
         self.task_specs = {spec.name: spec for spec in tasks}
@@ -111,7 +113,10 @@ class Architecture(nn.Module, Component, ABC):
         """Facts for the run report: parameter counts, plus anything architecture-specific
         (expert utilization, mixing weights...)."""
         shared = sum(p.numel() for p in self.shared_parameters())
-        per_task = {t: sum(p.numel() for p in self.task_parameters(t) if p.requires_grad) for t in self.task_specs}
+        per_task = {
+            t: sum(p.numel() for p in self.task_parameters(t) if p.requires_grad)
+            for t in self.task_specs
+        }
         return {
             "architecture": self.name,
             "trainable_parameters": sum(p.numel() for p in self.parameters() if p.requires_grad),

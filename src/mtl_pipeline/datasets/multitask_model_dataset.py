@@ -11,7 +11,13 @@ from kedro.io import AbstractDataset
 class MultiTaskModelDataset(AbstractDataset):
     """Saves with ``MultiTaskModel.save`` (atomic directory swap), loads with ``.load``."""
 
-    def __init__(self, *, path: str, load_args: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        path: str,
+        load_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         self._path = PurePosixPath(path)
         self._load_args = dict(load_args or {})
         self.metadata = metadata

@@ -50,7 +50,9 @@ class TaskMeta:
         }
 
 
-def build_architecture(arch_name: str, arch_options: dict[str, Any], encoder: Any, tasks: dict[str, TaskMeta]):
+def build_architecture(
+    arch_name: str, arch_options: dict[str, Any], encoder: Any, tasks: dict[str, TaskMeta]
+):
     """Instantiate a registered architecture with task heads built by each task type."""
     from mtl_pipeline.architectures.base import TaskHeadSpec
     from mtl_pipeline.registry import get_registry
@@ -67,7 +69,9 @@ def build_architecture(arch_name: str, arch_options: dict[str, Any], encoder: An
 
 
 class MultiTaskModel:
-    def __init__(self, architecture: Any, tokenizer: Any, tasks: dict[str, TaskMeta], config: dict[str, Any]) -> None:
+    def __init__(
+        self, architecture: Any, tokenizer: Any, tasks: dict[str, TaskMeta], config: dict[str, Any]
+    ) -> None:
         self.architecture = architecture
         self.tokenizer = tokenizer
         self.tasks = tasks
@@ -113,7 +117,9 @@ class MultiTaskModel:
             facts = {**self.card, **(card or {})}
             if facts:
                 document["card"] = facts
-            (tmp / CONFIG_FILE).write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
+            (tmp / CONFIG_FILE).write_text(
+                json.dumps(document, indent=2, sort_keys=True), encoding="utf-8"
+            )
             write_model_card(tmp, document)
             _replace_dir(tmp, target)
         except BaseException:
@@ -128,7 +134,9 @@ class MultiTaskModel:
         source = Path(path)
         config_file = source / CONFIG_FILE
         if not config_file.exists():
-            raise DataError(f"{source}: no {CONFIG_FILE}; expected a directory saved by MultiTaskModel.save.")
+            raise DataError(
+                f"{source}: no {CONFIG_FILE}; expected a directory saved by MultiTaskModel.save."
+            )
         document = json.loads(config_file.read_text(encoding="utf-8"))
         if document.get("format_version") != FORMAT_VERSION:
             raise DataError(
@@ -136,7 +144,9 @@ class MultiTaskModel:
                 f"reads version {FORMAT_VERSION}."
             )
         tasks = {
-            name: TaskMeta(name=name, **{k: v for k, v in meta.items() if k in TaskMeta.__dataclass_fields__})
+            name: TaskMeta(
+                name=name, **{k: v for k, v in meta.items() if k in TaskMeta.__dataclass_fields__}
+            )
             for name, meta in document["tasks"].items()
         }
         model_cfg = document["model"]
@@ -182,16 +192,29 @@ class MultiTaskModel:
                 }
             )
         columns, _ = tokenize_frame(
-            frame, self.tokenizer, level=meta.level, vocab=meta.labels, max_length=int(self.config["max_length"])
+            frame,
+            self.tokenizer,
+            level=meta.level,
+            vocab=meta.labels,
+            max_length=int(self.config["max_length"]),
         )
         split = TokenizedSplit.from_columns(columns)
         device = next(self.architecture.parameters()).device
         preds, refs = predict_split(
-            self.architecture, task, split, batch_size=batch_size, device=device, precision="fp32",
-            pad_id=self.tokenizer.pad_token_id, flatten_tokens=False,
+            self.architecture,
+            task,
+            split,
+            batch_size=batch_size,
+            device=device,
+            precision="fp32",
+            pad_id=self.tokenizer.pad_token_id,
+            flatten_tokens=False,
         )
         if meta.level == "token":
-            return [[meta.labels[int(p)] for p, r in zip(ps, rs, strict=True) if r != -100] for ps, rs in zip(preds, refs, strict=True)]
+            return [
+                [meta.labels[int(p)] for p, r in zip(ps, rs, strict=True) if r != -100]
+                for ps, rs in zip(preds, refs, strict=True)
+            ]
         if not meta.labels:
             return [float(v) for v in preds]
         return [meta.labels[int(v)] for v in preds]
@@ -208,4 +231,3 @@ def _replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, target)
-

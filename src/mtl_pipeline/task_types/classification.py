@@ -30,7 +30,9 @@ class ClassificationOptions(SequenceHeadOptions):
     @field_validator("class_weights")
     @classmethod
     def _positive(cls, value: Any) -> Any:
-        if isinstance(value, list) and (not value or any(not (w > 0 and math.isfinite(w)) for w in value)):
+        if isinstance(value, list) and (
+            not value or any(not (w > 0 and math.isfinite(w)) for w in value)
+        ):
             raise ValueError(f"expected positive finite weights, found {value}")
         return value
 

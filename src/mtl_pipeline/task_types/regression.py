@@ -114,7 +114,9 @@ class RegressionTask(TaskType):
 
     def _scale(self) -> tuple[float, float]:
         label_range = getattr(self.options, "label_range", None)
-        return (0.0, 1.0) if label_range is None else (label_range[0], label_range[1] - label_range[0])
+        return (
+            (0.0, 1.0) if label_range is None else (label_range[0], label_range[1] - label_range[0])
+        )
 
     def loss(self, logits, labels):
         import torch.nn.functional as F

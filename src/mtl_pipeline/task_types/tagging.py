@@ -51,7 +51,9 @@ class TaggingTask(TaskType):
         import torch.nn.functional as F
 
         return F.cross_entropy(
-            logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX
+            logits.float().reshape(-1, logits.shape[-1]),
+            labels.reshape(-1),
+            ignore_index=IGNORE_INDEX,
         )
 
     def predict(self, logits):

@@ -46,7 +46,9 @@ class TokenizedSplit:
     @classmethod
     def from_dataset(cls, dataset: Any) -> TokenizedSplit:
         """From a ``datasets.Dataset`` with the columns written by tokenization."""
-        return cls.from_table(dataset.data.table if hasattr(dataset.data, "table") else dataset.data)
+        return cls.from_table(
+            dataset.data.table if hasattr(dataset.data, "table") else dataset.data
+        )
 
     @classmethod
     def from_columns(cls, columns: dict[str, list[Any]]) -> TokenizedSplit:
@@ -97,9 +99,13 @@ class TokenizedSplit:
             "attention_mask": torch.from_numpy(mask.astype(np.int64)),
         }
         if self.type_ids is not None:
-            batch["token_type_ids"] = torch.from_numpy(np.where(mask, self.type_ids[gather], 0).astype(np.int64))
+            batch["token_type_ids"] = torch.from_numpy(
+                np.where(mask, self.type_ids[gather], 0).astype(np.int64)
+            )
         if self.token_labels:
-            batch["labels"] = torch.from_numpy(np.where(mask, self.labels[gather], IGNORE_INDEX).astype(np.int64))
+            batch["labels"] = torch.from_numpy(
+                np.where(mask, self.labels[gather], IGNORE_INDEX).astype(np.int64)
+            )
         elif self.labels.dtype.kind == "f":
             batch["labels"] = torch.from_numpy(self.labels[indices].astype(np.float32))
         else:
@@ -117,7 +123,12 @@ class TaskBatchStream:
     """Endless seeded batches of one task; state is (epoch, cursor), so resume is exact."""
 
     def __init__(
-        self, split: TokenizedSplit, batch_size: int, seed: int, length_grouping: bool, max_tokens: int | None = None
+        self,
+        split: TokenizedSplit,
+        batch_size: int,
+        seed: int,
+        length_grouping: bool,
+        max_tokens: int | None = None,
     ) -> None:
         self.split = split
         self.batch_size = batch_size

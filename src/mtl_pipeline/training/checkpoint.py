@@ -60,7 +60,9 @@ def _tensors_of(state: dict[str, Any], prefix: str, tensors: dict[str, torch.Ten
         tensors[key] = state.detach().cpu().contiguous()
         return {"__tensor__": key}
     if isinstance(state, dict):
-        return {"__dict__": [[k, _tensors_of(v, f"{prefix}/{k}", tensors)] for k, v in state.items()]}
+        return {
+            "__dict__": [[k, _tensors_of(v, f"{prefix}/{k}", tensors)] for k, v in state.items()]
+        }
     if isinstance(state, list | tuple):
         return [_tensors_of(v, f"{prefix}/{i}", tensors) for i, v in enumerate(state)]
     return state
@@ -89,7 +91,9 @@ def _numpy_rng_state() -> list[Any]:
 class Checkpointer:
     """Saves every ``every`` steps into ``directory``; resumes from the latest one."""
 
-    def __init__(self, directory: str | Path, every: int, keep: int, fingerprint: str, resume: bool = True) -> None:
+    def __init__(
+        self, directory: str | Path, every: int, keep: int, fingerprint: str, resume: bool = True
+    ) -> None:
         self.directory = Path(directory)
         self.every = every
         self.keep = keep
@@ -115,7 +119,10 @@ class Checkpointer:
                 shutil.rmtree(final)
             os.replace(tmp, final)
             _fsync_dir(self.directory)
-            write_json_atomic(self.directory / LATEST, {"checkpoint": name, "step": trainer.step, "fingerprint": self.fingerprint})
+            write_json_atomic(
+                self.directory / LATEST,
+                {"checkpoint": name, "step": trainer.step, "fingerprint": self.fingerprint},
+            )
         except OSError as exc:
             shutil.rmtree(self.directory / f".tmp-{name}-{os.getpid()}", ignore_errors=True)
             raise TrainingError(
@@ -131,7 +138,10 @@ class Checkpointer:
 
         save_model(trainer.architecture, str(target / "model.safetensors"))
         if trainer.best_state is not None:
-            save_file({k: v.contiguous() for k, v in trainer.best_state.items()}, str(target / "best.safetensors"))
+            save_file(
+                {k: v.contiguous() for k, v in trainer.best_state.items()},
+                str(target / "best.safetensors"),
+            )
         tensors: dict[str, torch.Tensor] = {}
         document = {
             "fingerprint": self.fingerprint,
@@ -145,11 +155,17 @@ class Checkpointer:
             "streams": {name: stream.state_dict() for name, stream in trainer.streams.items()},
             "rng": {
                 "torch": _tensors_of(torch.get_rng_state(), "rng/torch", tensors),
-                "cuda": _tensors_of(torch.cuda.get_rng_state_all(), "rng/cuda", tensors) if torch.cuda.is_available() else None,
+                "cuda": _tensors_of(torch.cuda.get_rng_state_all(), "rng/cuda", tensors)
+                if torch.cuda.is_available()
+                else None,
                 "numpy": _numpy_rng_state(),
                 "python": _python_rng_state(),
             },
-            "best": {"score": trainer.best_score, "step": trainer.best_step, "metrics": trainer.best_metrics},
+            "best": {
+                "score": trainer.best_score,
+                "step": trainer.best_step,
+                "metrics": trainer.best_metrics,
+            },
             "ema": trainer._ema,
             "history": trainer.history,
         }
@@ -178,7 +194,9 @@ class Checkpointer:
             logger.warning(
                 "Not resuming from %s: it was written by a run with a different configuration "
                 "or data (fingerprint %s, this run %s). Starting from step 0.",
-                path, str(info.get("fingerprint"))[:12], self.fingerprint[:12],
+                path,
+                str(info.get("fingerprint"))[:12],
+                self.fingerprint[:12],
             )
             return None
         return path
@@ -193,7 +211,12 @@ class Checkpointer:
 
         document = json.loads((path / STATE).read_text(encoding="utf-8"))
         tensors = load_file(str(path / "state.safetensors"))
-        load_model(trainer.architecture, str(path / "model.safetensors"), strict=True, device=str(trainer.device))
+        load_model(
+            trainer.architecture,
+            str(path / "model.safetensors"),
+            strict=True,
+            device=str(trainer.device),
+        )
         if (path / "best.safetensors").exists():
             trainer.best_state = load_file(str(path / "best.safetensors"))
         trainer.optimizer.load_state_dict(_restore(document["optimizer"], tensors))

@@ -15,9 +15,13 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"training.device: {name!r} requested but CUDA is not available; use auto or cpu.")
+        raise ConfigError(
+            f"training.device: {name!r} requested but CUDA is not available; use auto or cpu."
+        )
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("training.device: 'mps' requested but MPS is not available; use auto or cpu.")
+        raise ConfigError(
+            "training.device: 'mps' requested but MPS is not available; use auto or cpu."
+        )
     return torch.device(name)
 
 
@@ -40,7 +44,9 @@ def resolve_precision(name: str, device: torch.device) -> str:
             return "bf16" if cpu_supports_bf16() else "fp32"
         return "fp32"
     if name == "fp16" and device.type != "cuda":
-        raise ConfigError("training.precision: fp16 needs a CUDA device (it needs a grad scaler); use bf16 or fp32.")
+        raise ConfigError(
+            "training.precision: fp16 needs a CUDA device (it needs a grad scaler); use bf16 or fp32."
+        )
     return name
 
 

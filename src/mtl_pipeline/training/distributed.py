@@ -54,7 +54,9 @@ def init_from_env() -> DistContext:
         if backend == "nccl":
             torch.cuda.set_device(local_rank)
         dist.init_process_group(backend=backend)
-    return DistContext(rank=dist.get_rank(), world_size=dist.get_world_size(), local_rank=local_rank)
+    return DistContext(
+        rank=dist.get_rank(), world_size=dist.get_world_size(), local_rank=local_rank
+    )
 
 
 def all_reduce_mean_(tensor: torch.Tensor, ctx: DistContext) -> torch.Tensor:

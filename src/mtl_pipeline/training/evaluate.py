@@ -63,7 +63,9 @@ def predict_split(
     return flatten_token_predictions(per_example_pred, per_example_ref)
 
 
-def flatten_token_predictions(per_pred: list[Any], per_ref: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+def flatten_token_predictions(
+    per_pred: list[Any], per_ref: list[Any]
+) -> tuple[np.ndarray, np.ndarray]:
     """One entry per labelled position (each word's first sub-word), as metrics take them."""
     refs = np.concatenate(per_ref) if per_ref else np.zeros(0)
     preds = np.concatenate(per_pred) if per_pred else np.zeros(0)
@@ -71,5 +73,7 @@ def flatten_token_predictions(per_pred: list[Any], per_ref: list[Any]) -> tuple[
     return preds[keep].astype(np.int64), refs[keep].astype(np.int64)
 
 
-def compute_metrics(metrics: dict[str, Any], predictions: np.ndarray, references: np.ndarray) -> dict[str, float]:
+def compute_metrics(
+    metrics: dict[str, Any], predictions: np.ndarray, references: np.ndarray
+) -> dict[str, float]:
     return {name: metric(predictions, references) for name, metric in metrics.items()}

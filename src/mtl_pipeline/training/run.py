@@ -17,7 +17,12 @@ import numpy as np
 import torch
 
 from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig, parse_section
-from mtl_pipeline.encoders import check_tokenizer_matches, load_encoder, load_tokenizer, set_encoder_dropout
+from mtl_pipeline.encoders import (
+    check_tokenizer_matches,
+    load_encoder,
+    load_tokenizer,
+    set_encoder_dropout,
+)
 from mtl_pipeline.losses.factory import build_weighting
 from mtl_pipeline.modeling.multitask_model import MultiTaskModel, TaskMeta, build_architecture
 from mtl_pipeline.registry import get_registry
@@ -45,22 +50,47 @@ def task_meta(name: str, cfg: TaskConfig, label_info: dict[str, Any]) -> TaskMet
         counts = label_info.get("train_summary", {}).get("counts", {})
         head["class_weights"] = balanced_class_weights(counts, list(label_info["labels"]))
     return TaskMeta(
-        name=name, type=cfg.type, level=label_info["level"], labels=list(label_info["labels"]),
-        metrics=list(cfg.metrics), head=head,
+        name=name,
+        type=cfg.type,
+        level=label_info["level"],
+        labels=list(label_info["labels"]),
+        metrics=list(cfg.metrics),
+        head=head,
     )
 
 
 #: Settings that do not change the computation, so a resumed run may differ in them.
-_NOT_FINGERPRINTED = {"progress_bar", "log_every", "conflict_monitor_every", "checkpoint_every", "checkpoint_dir", "keep_checkpoints", "resume", "num_threads"}
+_NOT_FINGERPRINTED = {
+    "progress_bar",
+    "log_every",
+    "conflict_monitor_every",
+    "checkpoint_every",
+    "checkpoint_dir",
+    "keep_checkpoints",
+    "resume",
+    "num_threads",
+}
 
 
-def run_fingerprint(model_cfg: ModelConfig, train_cfg: TrainingConfig, task_cfgs: dict[str, TaskConfig], tasks: dict[str, TrainTask]) -> str:
+def run_fingerprint(
+    model_cfg: ModelConfig,
+    train_cfg: TrainingConfig,
+    task_cfgs: dict[str, TaskConfig],
+    tasks: dict[str, TrainTask],
+) -> str:
     """Hash of everything a checkpoint's validity depends on: config and data."""
     document = {
         "model": model_cfg.model_dump(mode="json"),
-        "training": {k: v for k, v in train_cfg.model_dump(mode="json").items() if k not in _NOT_FINGERPRINTED},
+        "training": {
+            k: v
+            for k, v in train_cfg.model_dump(mode="json").items()
+            if k not in _NOT_FINGERPRINTED
+        },
         "tasks": {n: c.model_dump(mode="json") for n, c in task_cfgs.items()},
-        "data": {n: [len(t.train), t.train.num_tokens, int(t.train.ids.sum()), len(t.dev)] for n, t in tasks.items()},
+        "data": {
+            n: [len(t.train), t.train.num_tokens, int(t.train.ids.sum()), len(t.dev)]
+            for n, t in tasks.items()
+        },
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
@@ -74,7 +104,9 @@ def run_training(
     """``task_data[task]`` holds ``train_features``, ``validation_features``, ``label_info``."""
     model_cfg = parse_section(ModelConfig, model, "model")
     train_cfg = parse_section(TrainingConfig, training, "training")
-    task_cfgs = {name: parse_section(TaskConfig, tasks[name], f"tasks.{name}") for name in task_data}
+    task_cfgs = {
+        name: parse_section(TaskConfig, tasks[name], f"tasks.{name}") for name in task_data
+    }
     # --- issue 7: every strategy but mtl_all is a sequence of train_phase calls (strategies/) ---
     if train_cfg.strategy != "mtl_all":
         from mtl_pipeline.strategies import run_strategy
@@ -106,12 +138,17 @@ def train_phase(
         torch.set_num_threads(train_cfg.num_threads)
     seed_everything(train_cfg.seed)
 
-    tokenizer = load_tokenizer(model_cfg.tokenizer or model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
+    tokenizer = load_tokenizer(
+        model_cfg.tokenizer or model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code
+    )
     encoder = load_encoder(model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
     check_tokenizer_matches(tokenizer, encoder.config)
     if model_cfg.dropout is not None:
         set_encoder_dropout(encoder, model_cfg.dropout)
-    metas = {name: task_meta(name, task_cfgs[name], data["label_info"]) for name, data in task_data.items()}
+    metas = {
+        name: task_meta(name, task_cfgs[name], data["label_info"])
+        for name, data in task_data.items()
+    }
     arch_options = model_cfg.architecture.options
     architecture = build_architecture(model_cfg.architecture.name, arch_options, encoder, metas)
     if init is not None:
@@ -120,7 +157,9 @@ def train_phase(
     registry = get_registry()
     train_tasks = {}
     for name, data in task_data.items():
-        metrics = {m: registry.get("metric", m, f"tasks.{name}.metrics") for m in task_cfgs[name].metrics}
+        metrics = {
+            m: registry.get("metric", m, f"tasks.{name}.metrics") for m in task_cfgs[name].metrics
+        }
         train_tasks[name] = TrainTask(
             name=name,
             train=TokenizedSplit.from_dataset(data["train_features"]),
@@ -133,18 +172,31 @@ def train_phase(
         train_cfg.checkpoint_dir,
         every=train_cfg.checkpoint_every,
         keep=train_cfg.keep_checkpoints,
-        fingerprint=run_fingerprint(model_cfg, train_cfg, task_cfgs, train_tasks) + fingerprint_extra,
+        fingerprint=run_fingerprint(model_cfg, train_cfg, task_cfgs, train_tasks)
+        + fingerprint_extra,
         resume=train_cfg.resume,
     )
     trainer = Trainer(
-        architecture, train_tasks, train_cfg, weighting, sampler, tokenizer.pad_token_id,
-        hook=registry.hook, checkpointer=checkpointer, dist=init_from_env(),
+        architecture,
+        train_tasks,
+        train_cfg,
+        weighting,
+        sampler,
+        tokenizer.pad_token_id,
+        hook=registry.hook,
+        checkpointer=checkpointer,
+        dist=init_from_env(),
         selection_tasks=selection_tasks,
     )
     logger.info(
         "Training %s on %s for %d steps (device %s, precision %s, loss %s, sampler %s).",
-        model_cfg.architecture.name, ", ".join(train_tasks), train_cfg.max_steps, trainer.device,
-        trainer.precision, train_cfg.loss.name, train_cfg.sampler.name,
+        model_cfg.architecture.name,
+        ", ".join(train_tasks),
+        train_cfg.max_steps,
+        trainer.device,
+        trainer.precision,
+        train_cfg.loss.name,
+        train_cfg.sampler.name,
     )
     result = trainer.train()
     architecture.to("cpu").eval()

@@ -104,14 +104,27 @@ class Trainer:
             self.architecture.compile(dynamic=True)
         self.streams = {
             # Every rank draws the same global batch (batch_size x world size) and keeps its stride.
-            name: TaskBatchStream(task.train, config.batch_size * self.dist.world_size, seed=config.seed * 1009 + i, length_grouping=config.length_grouping, max_tokens=config.max_tokens_per_batch * self.dist.world_size if config.max_tokens_per_batch else None)
+            name: TaskBatchStream(
+                task.train,
+                config.batch_size * self.dist.world_size,
+                seed=config.seed * 1009 + i,
+                length_grouping=config.length_grouping,
+                max_tokens=config.max_tokens_per_batch * self.dist.world_size
+                if config.max_tokens_per_batch
+                else None,
+            )
             for i, (name, task) in enumerate(tasks.items())
         }
         self.optimizer = self._build_optimizer()
         total = config.max_steps
         warmup = int(round(config.warmup_ratio * total))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup))
+            self.optimizer,
+            lambda s: (
+                (s + 1) / max(1, warmup)
+                if s < warmup
+                else max(0.0, (total - s) / max(1, total - warmup))
+            ),
         )
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.shared_params = [p for p in architecture.shared_parameters() if p.requires_grad]
@@ -122,10 +135,19 @@ class Trainer:
         shared_ids = {id(p) for p in self.shared_params} if weighting.mode == "gradient" else set()
         self._step_synced_params = [p for p in self._optimized_params if id(p) not in shared_ids]
         self.step = 0
-        self.history: dict[str, Any] = {"steps": [], "evaluations": [], "skipped_steps": [], "gradient_conflicts": []}
+        self.history: dict[str, Any] = {
+            "steps": [],
+            "evaluations": [],
+            "skipped_steps": [],
+            "gradient_conflicts": [],
+        }
         # --- issue 5: weighting context (task types, last shared layer) + conflict monitor ---
         self.weighting.bind(weighting_context(architecture, self.shared_params, config.seed))
-        self.conflict_monitor = GradientConflictMonitor(self, config.conflict_monitor_every) if config.conflict_monitor_every else None
+        self.conflict_monitor = (
+            GradientConflictMonitor(self, config.conflict_monitor_every)
+            if config.conflict_monitor_every
+            else None
+        )
         # --- end issue 5 ---
         self.best_score, self.best_step = -math.inf, 0
         self.best_metrics: dict[str, dict[str, float]] = {}
@@ -143,23 +165,38 @@ class Trainer:
         groups: dict[str, dict[str, Any]] = {
             "decay": {"params": [], "weight_decay": cfg.weight_decay, "lr": cfg.learning_rate},
             "no_decay": {"params": [], "weight_decay": 0.0, "lr": cfg.learning_rate},
-            "heads": {"params": [], "weight_decay": cfg.weight_decay, "lr": cfg.head_learning_rate or cfg.learning_rate},
+            "heads": {
+                "params": [],
+                "weight_decay": cfg.weight_decay,
+                "lr": cfg.head_learning_rate or cfg.learning_rate,
+            },
             # issue 5: a weighting may set its own rate (uncertainty's log-variances)
-            "weighting": {"params": [], "weight_decay": 0.0, "lr": getattr(self.weighting, "learning_rate", None) or cfg.learning_rate},
+            "weighting": {
+                "params": [],
+                "weight_decay": 0.0,
+                "lr": getattr(self.weighting, "learning_rate", None) or cfg.learning_rate,
+            },
         }
         for name, param in self.architecture.named_parameters():
             if not param.requires_grad:
                 continue
             if id(param) in head_ids:
                 groups["heads"]["params"].append(param)
-            elif param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name or name.endswith(".bias"):
+            elif (
+                param.ndim < 2
+                or "LayerNorm" in name
+                or "layer_norm" in name
+                or name.endswith(".bias")
+            ):
                 groups["no_decay"]["params"].append(param)
             else:
                 groups["decay"]["params"].append(param)
         groups["weighting"]["params"] = [p for p in self.weighting.parameters() if p.requires_grad]
         self.group_names = [k for k, g in groups.items() if g["params"]]
         # fused: one kernel over all tensors, ~5x faster than the per-tensor loop on a CPU
-        return torch.optim.AdamW([g for g in groups.values() if g["params"]], fused=self.device.type in ("cpu", "cuda"))
+        return torch.optim.AdamW(
+            [g for g in groups.values() if g["params"]], fused=self.device.type in ("cpu", "cuda")
+        )
 
     # --- one step ---------------------------------------------------------------------
     def _batch(self, task: str) -> dict[str, torch.Tensor]:
@@ -187,7 +224,8 @@ class Trainer:
         if not self.shared_params:  # e.g. adapters on a frozen encoder: nothing is shared
             return torch.zeros(0, device=self.device)
         grads = [
-            (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).float() for p in self.shared_params
+            (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).float()
+            for p in self.shared_params
         ]
         flat = torch.cat(grads)
         for p in self.shared_params:
@@ -233,7 +271,9 @@ class Trainer:
                 combined = self.weighting.combine_gradients(torch.stack(rows), detached, self.step)
                 self._write_shared_grad(combined)
         all_reduce_grads_(self._step_synced_params, self.dist)
-        values = all_reduce_mean_(torch.stack(list(logged.values())).float(), self.dist).cpu().tolist()
+        values = (
+            all_reduce_mean_(torch.stack(list(logged.values())).float(), self.dist).cpu().tolist()
+        )
         losses_f = dict(zip(tasks, values, strict=True))
         if not all(math.isfinite(v) for v in values):
             return self._non_finite(tasks, losses_f)
@@ -278,9 +318,14 @@ class Trainer:
         results = {}
         for name, task in self.tasks.items():
             preds, refs = predict_split(
-                self.architecture, name, task.dev,
-                batch_size=self.config.eval_batch_size, device=self.device,
-                precision=self.precision, pad_id=self.pad_id, limit=limit,
+                self.architecture,
+                name,
+                task.dev,
+                batch_size=self.config.eval_batch_size,
+                device=self.device,
+                precision=self.precision,
+                pad_id=self.pad_id,
+                limit=limit,
             )
             results[name] = compute_metrics(task.metrics, preds, refs)
         return results
@@ -296,9 +341,22 @@ class Trainer:
         started = time.perf_counter() - self.history.get("seconds", 0.0)
         if self.hook is not None:
             self.hook.on_train_start(
-                run_info={"config": cfg.model_dump(), "tasks": list(self.tasks), "device": str(self.device), "precision": self.precision}
+                run_info={
+                    "config": cfg.model_dump(),
+                    "tasks": list(self.tasks),
+                    "device": str(self.device),
+                    "precision": self.precision,
+                }
             )
-        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not (cfg.progress_bar and self.dist.is_main), desc="training", unit="step", mininterval=1.0, dynamic_ncols=True)
+        bar = tqdm(
+            total=cfg.max_steps,
+            initial=self.step,
+            disable=not (cfg.progress_bar and self.dist.is_main),
+            desc="training",
+            unit="step",
+            mininterval=1.0,
+            dynamic_ncols=True,
+        )
         while self.step < cfg.max_steps:
             # --- issue 6: record the sampler's distribution for the report (pure; no RNG use) ---
             if self.step % cfg.log_every == 0:
@@ -311,14 +369,18 @@ class Trainer:
             self.history["steps"].append(logs)
             # --- issue 5: gradient-conflict monitor (forks the RNG; touches no training state) ---
             if self.conflict_monitor is not None and self.conflict_monitor.due(self.step):
-                self.history.setdefault("gradient_conflicts", []).append(self.conflict_monitor.measure(logs))
+                self.history.setdefault("gradient_conflicts", []).append(
+                    self.conflict_monitor.measure(logs)
+                )
             # --- end issue 5 ---
             for t, v in logs["losses"].items():
                 if math.isfinite(v):
                     self._ema[t] = v if t not in self._ema else 0.9 * self._ema[t] + 0.1 * v
             bar.update(1)
             if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
-                bar.set_postfix({t: f"{v:.3f}" for t, v in sorted(self._ema.items())}, refresh=False)
+                bar.set_postfix(
+                    {t: f"{v:.3f}" for t, v in sorted(self._ema.items())}, refresh=False
+                )
             if self.hook is not None:
                 self.hook.on_step_end(step=self.step, logs=logs)
             if (cfg.eval_every and self.step % cfg.eval_every == 0) or self.step == cfg.max_steps:
@@ -333,26 +395,48 @@ class Trainer:
             self.architecture.load_state_dict(self.best_state)
         seconds = time.perf_counter() - started
         self.history.update(
-            {"best_step": self.best_step, "best_score": self.best_score, "seconds": seconds, "device": str(self.device), "precision": self.precision}
+            {
+                "best_step": self.best_step,
+                "best_score": self.best_score,
+                "seconds": seconds,
+                "device": str(self.device),
+                "precision": self.precision,
+            }
         )
         if self.hook is not None:
-            self.hook.on_train_end(summary={"best_step": self.best_step, "best_score": self.best_score, "steps": self.step, "seconds": seconds})
+            self.hook.on_train_end(
+                summary={
+                    "best_step": self.best_step,
+                    "best_score": self.best_score,
+                    "steps": self.step,
+                    "seconds": seconds,
+                }
+            )
         if self.checkpointer is not None and self.dist.is_main:
             self.checkpointer.finished()
-        return TrainResult(copy.deepcopy(self.history), self.best_step, self.best_score, self.best_metrics)
+        return TrainResult(
+            copy.deepcopy(self.history), self.best_step, self.best_score, self.best_metrics
+        )
 
     def _evaluate_and_select(self) -> None:
         """Periodic evaluation: log, feed the sampler, keep the best weights in memory."""
         metrics = self.evaluate(self.config.eval_max_examples)
         score = mean_main_score(metrics, self.selection_tasks)
         self.history["evaluations"].append({"step": self.step, "metrics": metrics, "score": score})
-        self.sampler.observe(self.step, {t: m[self.tasks[t].main_metric.name] for t, m in metrics.items()})
+        self.sampler.observe(
+            self.step, {t: m[self.tasks[t].main_metric.name] for t, m in metrics.items()}
+        )
         if self.hook is not None:
             self.hook.on_evaluation(step=self.step, metrics=metrics)
-        logger.info("step %d: mean main metric %.4f %s", self.step, score, _brief(metrics, self.tasks))
+        logger.info(
+            "step %d: mean main metric %.4f %s", self.step, score, _brief(metrics, self.tasks)
+        )
         if score > self.best_score:
             self.best_score, self.best_step, self.best_metrics = score, self.step, metrics
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.architecture.state_dict().items()}
+            self.best_state = {
+                k: v.detach().to("cpu", copy=True)
+                for k, v in self.architecture.state_dict().items()
+            }
 
 
 def _brief(metrics: dict[str, dict[str, float]], tasks: dict[str, TrainTask]) -> str:

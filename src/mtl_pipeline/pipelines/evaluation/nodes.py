@@ -36,14 +36,31 @@ def evaluate_task(
     device = resolve_device("auto")
     architecture.to(device)
     precision = resolve_precision(eval_cfg.precision, device)
-    common = {"batch_size": eval_cfg.batch_size, "device": device, "precision": precision, "pad_id": trained_model.tokenizer.pad_token_id}
+    common = {
+        "batch_size": eval_cfg.batch_size,
+        "device": device,
+        "precision": precision,
+        "pad_id": trained_model.tokenizer.pad_token_id,
+    }
     labels = label_info["labels"]
     if label_info["level"] == "token":
         # One prediction pass: per-sentence outputs for the table, flattened for metrics.
-        per_pred, per_ref = predict_split(architecture, task_name, split, flatten_tokens=False, **common)
+        per_pred, per_ref = predict_split(
+            architecture, task_name, split, flatten_tokens=False, **common
+        )
         scores = compute_metrics(metrics, *flatten_token_predictions(per_pred, per_ref))
-        tags = [[labels[int(p)] for p, r in zip(ps, rs, strict=True) if r != -100] for ps, rs in zip(per_pred, per_ref, strict=True)]
-        frame = pd.DataFrame({"row": split.rows, "tokens": validation_examples["tokens"], "gold": validation_examples["tags"], "predicted": tags})
+        tags = [
+            [labels[int(p)] for p, r in zip(ps, rs, strict=True) if r != -100]
+            for ps, rs in zip(per_pred, per_ref, strict=True)
+        ]
+        frame = pd.DataFrame(
+            {
+                "row": split.rows,
+                "tokens": validation_examples["tokens"],
+                "gold": validation_examples["tags"],
+                "predicted": tags,
+            }
+        )
     else:
         preds, refs = predict_split(architecture, task_name, split, **common)
         scores = compute_metrics(metrics, preds, refs)

@@ -13,7 +13,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             [
                 Node(
                     bind_task(evaluate_task, task),
-                    inputs=["trained_model", "validation_examples", "validation_features", "label_info", "params:task", "params:evaluation"],
+                    inputs=[
+                        "trained_model",
+                        "validation_examples",
+                        "validation_features",
+                        "label_info",
+                        "params:task",
+                        "params:evaluation",
+                    ],
                     outputs=["predictions", "metrics"],
                     name="evaluate_task",
                     tags=["evaluation"],
@@ -23,9 +30,15 @@ def create_pipeline(**kwargs) -> Pipeline:
             # task's group span both sides of the training node, which kedro-viz cannot draw.
             namespace=f"evaluation.{task}",
             inputs={"trained_model": "trained_model"}
-            | {name: f"{task}.{name}" for name in ("validation_examples", "validation_features", "label_info")},
+            | {
+                name: f"{task}.{name}"
+                for name in ("validation_examples", "validation_features", "label_info")
+            },
             outputs={"predictions": f"{task}.predictions", "metrics": f"{task}.metrics"},
-            parameters={"params:task": f"params:tasks.{task}", "params:evaluation": "params:evaluation"},
+            parameters={
+                "params:task": f"params:tasks.{task}",
+                "params:evaluation": "params:evaluation",
+            },
         )
         for task in task_names()
     ]

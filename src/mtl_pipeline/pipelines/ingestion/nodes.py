@@ -7,7 +7,9 @@ from typing import Any
 import pandas as pd
 
 
-def ingest_task(task: dict[str, Any], ingestion: dict[str, Any], task_name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+def ingest_task(
+    task: dict[str, Any], ingestion: dict[str, Any], task_name: str
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Validated train/validation tables and the label vocabulary of ``task_name``."""
     from mtl_pipeline.config import IngestionConfig, TaskConfig, parse_section
     from mtl_pipeline.ingestion import ingest

@@ -20,7 +20,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                 )
             ],
             namespace=task,
-            parameters={"params:task": f"params:tasks.{task}", "params:ingestion": "params:ingestion"},
+            parameters={
+                "params:task": f"params:tasks.{task}",
+                "params:ingestion": "params:ingestion",
+            },
         )
         for task in task_names()
     ]

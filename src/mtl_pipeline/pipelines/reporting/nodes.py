@@ -10,23 +10,43 @@ def collect_metrics(**task_metrics: dict[str, float]) -> dict[str, dict[str, flo
     return {key.partition("__")[0]: values for key, values in sorted(task_metrics.items())}
 
 
-def summarize(metrics: dict[str, dict[str, float]], training_history: dict[str, Any], task_mixture: dict[str, Any], reporting: dict[str, Any]) -> str:
+def summarize(
+    metrics: dict[str, dict[str, float]],
+    training_history: dict[str, Any],
+    task_mixture: dict[str, Any],
+    reporting: dict[str, Any],
+) -> str:
     """A Markdown report: scores, the mixture, how training went."""
     title = reporting.get("title", "mtl_pipeline run")
-    lines = [f"# {title}", "", "## Validation scores", "", "| task | metric | value |", "|---|---|---|"]
+    lines = [
+        f"# {title}",
+        "",
+        "## Validation scores",
+        "",
+        "| task | metric | value |",
+        "|---|---|---|",
+    ]
     for task, values in metrics.items():
         for name, value in values.items():
             lines.append(f"| {task} | {name} | {value:.4f} |")
     main = [next(iter(v.values())) for v in metrics.values() if v]
     if main:
         lines += ["", f"Mean of main metrics: **{sum(main) / len(main):.4f}**"]
-    lines += ["", "## Task mixture", "", "| task | train examples | initial probability | batches drawn |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Task mixture",
+        "",
+        "| task | train examples | initial probability | batches drawn |",
+        "|---|---|---|---|",
+    ]
     counts: dict[str, int] = {}
     for step in training_history.get("steps", []):
         for task in step["tasks"]:
             counts[task] = counts.get(task, 0) + 1
     for task, size in task_mixture["task_sizes"].items():
-        lines.append(f"| {task} | {size} | {task_mixture['initial_probabilities'][task]:.3f} | {counts.get(task, 0)} |")
+        lines.append(
+            f"| {task} | {size} | {task_mixture['initial_probabilities'][task]:.3f} | {counts.get(task, 0)} |"
+        )
     sampler = task_mixture["sampler"]
     report = training_history.get("architecture_report", {})
     cfg = training_history.get("config", {}).get("training", {})
@@ -68,7 +88,11 @@ def plot_learning_curves(training_history: dict[str, Any]) -> Any:
     evaluations = training_history.get("evaluations", [])
     tasks = sorted({t for e in evaluations for t in e["metrics"]})
     for task in tasks:
-        points = [(e["step"], next(iter(e["metrics"][task].values()))) for e in evaluations if task in e["metrics"]]
+        points = [
+            (e["step"], next(iter(e["metrics"][task].values())))
+            for e in evaluations
+            if task in e["metrics"]
+        ]
         ax_eval.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=task)
     ax_eval.set(title="validation main metric", xlabel="step", ylabel="score")
     ax_eval.legend(fontsize=8)
@@ -88,7 +112,9 @@ def plot_task_mixture(training_history: dict[str, Any]) -> Any:
 
     steps = training_history.get("steps", [])
     recorded = training_history.get("sampler_probabilities") or []
-    tasks = sorted({t for s in steps for t in s["tasks"]} | {t for r in recorded for t in r["probabilities"]})
+    tasks = sorted(
+        {t for s in steps for t in s["tasks"]} | {t for r in recorded for t in r["probabilities"]}
+    )
     counts = dict.fromkeys(tasks, 0)
     xs, shares = [], {t: [] for t in tasks}
     total = 0
@@ -105,13 +131,25 @@ def plot_task_mixture(training_history: dict[str, Any]) -> Any:
         fig, ax = plt.subplots(figsize=(7, 4))
     if xs:
         ax.stackplot(xs, [shares[t] for t in tasks], labels=tasks)
-    ax.set(title="task mixture (cumulative share of batches)", xlabel="step", ylabel="share", ylim=(0, 1))
+    ax.set(
+        title="task mixture (cumulative share of batches)",
+        xlabel="step",
+        ylabel="share",
+        ylim=(0, 1),
+    )
     ax.legend(loc="upper right", fontsize=8)
     if recorded:
         px = [r["step"] for r in recorded]
         for task in tasks:
-            ax_p.step(px, [r["probabilities"].get(task, 0.0) for r in recorded], where="post", label=task)
-        ax_p.set(title="sampler probabilities p_t (per draw)", xlabel="step", ylabel="probability", ylim=(0, 1))
+            ax_p.step(
+                px, [r["probabilities"].get(task, 0.0) for r in recorded], where="post", label=task
+            )
+        ax_p.set(
+            title="sampler probabilities p_t (per draw)",
+            xlabel="step",
+            ylabel="probability",
+            ylim=(0, 1),
+        )
         ax_p.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig
@@ -127,7 +165,9 @@ def _placeholder(title: str, note: str) -> Any:
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.set_axis_off()
     ax.set_title(title)
-    ax.text(0.5, 0.5, note, ha="center", va="center", wrap=True, fontsize=10, transform=ax.transAxes)
+    ax.text(
+        0.5, 0.5, note, ha="center", va="center", wrap=True, fontsize=10, transform=ax.transAxes
+    )
     return fig
 
 
@@ -161,10 +201,14 @@ def plot_gradient_conflicts(training_history: dict[str, Any]) -> Any:
     # models' gradients are usually small, and a fixed [-1, 1] would wash them out.
     finite = np.abs(values[np.isfinite(values)])
     limit = float(min(1.0, max(0.05, finite.max()))) if finite.size else 1.0
-    fig, ax = plt.subplots(figsize=(max(6.0, min(16.0, 3 + 0.35 * len(steps))), max(3.0, 1.2 + 0.32 * len(pairs))))
+    fig, ax = plt.subplots(
+        figsize=(max(6.0, min(16.0, 3 + 0.35 * len(steps))), max(3.0, 1.2 + 0.32 * len(pairs)))
+    )
     cmap = plt.get_cmap("RdBu").copy()
     cmap.set_bad("lightgrey")  # undefined (a zero gradient) must not look like 0
-    image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+    image = ax.imshow(
+        values, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest"
+    )
     ax.set_yticks(range(len(pairs)), [p.replace("|", " / ") for p in pairs], fontsize=8)
     ticks = np.unique(np.linspace(0, len(steps) - 1, num=min(len(steps), 12)).round().astype(int))
     ax.set_xticks(ticks, [str(steps[i]) for i in ticks], fontsize=8)
@@ -194,7 +238,9 @@ def plot_task_weights(training_history: dict[str, Any]) -> Any:
     for task, (xs, ys) in sorted(series.items()):
         ax.plot(xs, ys, marker="." if len(xs) < 200 else None, linewidth=1, label=task)
     loss = training_history.get("config", {}).get("training", {}).get("loss", {}).get("name")
-    ax.set(title=f"task weights ({loss})" if loss else "task weights", xlabel="step", ylabel="weight")
+    ax.set(
+        title=f"task weights ({loss})" if loss else "task weights", xlabel="step", ylabel="weight"
+    )
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig

@@ -17,7 +17,13 @@ def create_pipeline(**kwargs) -> Pipeline:
     metric_inputs = {f"{t}__metrics": f"{t}.metrics" for t in task_names()}
     return Pipeline(
         [
-            Node(collect_metrics, inputs=metric_inputs, outputs="metrics", name="collect_metrics", tags=["reporting"]),
+            Node(
+                collect_metrics,
+                inputs=metric_inputs,
+                outputs="metrics",
+                name="collect_metrics",
+                tags=["reporting"],
+            ),
             Node(
                 summarize,
                 inputs=["metrics", "training_history", "task_mixture", "params:reporting"],
@@ -25,9 +31,33 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="summarize",
                 tags=["reporting"],
             ),
-            Node(plot_learning_curves, inputs="training_history", outputs="learning_curves", name="plot_learning_curves", tags=["reporting"]),
-            Node(plot_task_mixture, inputs="training_history", outputs="task_mixture_plot", name="plot_task_mixture", tags=["reporting"]),
-            Node(plot_gradient_conflicts, inputs="training_history", outputs="gradient_conflicts_plot", name="plot_gradient_conflicts", tags=["reporting"]),
-            Node(plot_task_weights, inputs="training_history", outputs="task_weights_plot", name="plot_task_weights", tags=["reporting"]),
+            Node(
+                plot_learning_curves,
+                inputs="training_history",
+                outputs="learning_curves",
+                name="plot_learning_curves",
+                tags=["reporting"],
+            ),
+            Node(
+                plot_task_mixture,
+                inputs="training_history",
+                outputs="task_mixture_plot",
+                name="plot_task_mixture",
+                tags=["reporting"],
+            ),
+            Node(
+                plot_gradient_conflicts,
+                inputs="training_history",
+                outputs="gradient_conflicts_plot",
+                name="plot_gradient_conflicts",
+                tags=["reporting"],
+            ),
+            Node(
+                plot_task_weights,
+                inputs="training_history",
+                outputs="task_weights_plot",
+                name="plot_task_weights",
+                tags=["reporting"],
+            ),
         ]
     )

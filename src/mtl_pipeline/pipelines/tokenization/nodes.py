@@ -40,17 +40,32 @@ def tokenize_task(
     for split, frame in (("train", train_examples), ("validation", validation_examples)):
         cache_file = None
         if cache_dir is not None:
-            settings = {"level": label_info["level"], "labels": label_info["labels"], "max_length": model_cfg.max_length}
+            settings = {
+                "level": label_info["level"],
+                "labels": label_info["labels"],
+                "max_length": model_cfg.max_length,
+            }
             fingerprint = tokenization_fingerprint(frame, tokenizer, **settings)
             cache_file = cache_dir / f"{task_name}-{split}-{fingerprint}.arrow"
             _prune_stale(cache_dir, f"{task_name}-{split}-", keep=fingerprint)
             if cache_file.exists():
-                logger.info("%s/%s: inputs and tokenizer unchanged, reusing %s", task_name, split, cache_file)
+                logger.info(
+                    "%s/%s: inputs and tokenizer unchanged, reusing %s",
+                    task_name,
+                    split,
+                    cache_file,
+                )
             cache_dir.mkdir(parents=True, exist_ok=True)
         dataset, split_stats = tokenize_dataset(
-            frame, tokenizer, level=label_info["level"], vocab=label_info["labels"],
-            max_length=model_cfg.max_length, batch_size=tok_cfg.batch_size, num_proc=tok_cfg.num_proc,
-            cache_file=str(cache_file) if cache_file else None, desc=f"tokenizing {task_name}/{split}",
+            frame,
+            tokenizer,
+            level=label_info["level"],
+            vocab=label_info["labels"],
+            max_length=model_cfg.max_length,
+            batch_size=tok_cfg.batch_size,
+            num_proc=tok_cfg.num_proc,
+            cache_file=str(cache_file) if cache_file else None,
+            desc=f"tokenizing {task_name}/{split}",
         )
         outputs.append(dataset)
         stats[split] = split_stats

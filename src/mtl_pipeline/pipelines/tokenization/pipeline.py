@@ -13,14 +13,23 @@ def create_pipeline(**kwargs) -> Pipeline:
             [
                 Node(
                     bind_task(tokenize_task, task),
-                    inputs=["train_examples", "validation_examples", "label_info", "params:model", "params:tokenization"],
+                    inputs=[
+                        "train_examples",
+                        "validation_examples",
+                        "label_info",
+                        "params:model",
+                        "params:tokenization",
+                    ],
                     outputs=["train_features", "validation_features", "tokenization_stats"],
                     name="tokenize_task",
                     tags=["tokenization"],
                 )
             ],
             namespace=task,
-            parameters={"params:model": "params:model", "params:tokenization": "params:tokenization"},
+            parameters={
+                "params:model": "params:model",
+                "params:tokenization": "params:tokenization",
+            },
         )
         for task in task_names()
     ]

@@ -15,5 +15,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         "tasks": "params:tasks",
     } | per_task_inputs(task_names(), ("train_features", "validation_features", "label_info"))
     return Pipeline(
-        [Node(train_model, inputs=inputs, outputs=["trained_model", "training_history"], name="train_model", tags=["training"])]
+        [
+            Node(
+                train_model,
+                inputs=inputs,
+                outputs=["trained_model", "training_history"],
+                name="train_model",
+                tags=["training"],
+            )
+        ]
     )
