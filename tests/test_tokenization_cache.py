@@ -9,6 +9,9 @@ from mtl_pipeline import tokenization
 from mtl_pipeline.encoders import load_tokenizer
 from mtl_pipeline.tokenization import tokenization_fingerprint, tokenize_dataset, tokenize_frame
 
+#: The task settings every test here tokenizes with (two labels, max length 16).
+SEQ = {"level": "sequence", "vocab": ["a", "b"], "max_length": 16}
+
 
 @pytest.fixture(scope="module")
 def tok():
@@ -28,10 +31,8 @@ def _frame(n: int = 300) -> pd.DataFrame:
 
 def test_map_output_equals_direct_call(tok):
     frame = _frame()
-    dataset, stats = tokenize_dataset(
-        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=64
-    )
-    columns, direct = tokenize_frame(frame, tok, level="sequence", vocab=["a", "b"], max_length=16)
+    dataset, stats = tokenize_dataset(frame, tok, **SEQ, batch_size=64)
+    columns, direct = tokenize_frame(frame, tok, **SEQ)
     assert dataset["input_ids"] == columns["input_ids"] and dataset["labels"] == columns["labels"]
     assert stats == {k: direct[k] for k in stats}
     assert stats["truncated"] > 0
@@ -44,9 +45,7 @@ def test_column_types_and_stats_of_every_task_level(tok, tmp_path):
     dataset, stats = tokenize_dataset(
         frame,
         tok,
-        level="sequence",
-        vocab=["a", "b"],
-        max_length=16,
+        **SEQ,
         batch_size=64,
         cache_file=str(tmp_path / "c.arrow"),
     )
@@ -82,9 +81,7 @@ def test_failure_mid_way_leaves_no_cache_file(tok, tmp_path, monkeypatch):
         tokenize_dataset(
             frame,
             tok,
-            level="sequence",
-            vocab=["a", "b"],
-            max_length=16,
+            **SEQ,
             batch_size=64,
             cache_file=str(cache),
         )
@@ -94,17 +91,13 @@ def test_failure_mid_way_leaves_no_cache_file(tok, tmp_path, monkeypatch):
 def test_second_run_reuses_cache_without_tokenizing(tok, tmp_path, monkeypatch):
     frame = _frame()
     cache = str(tmp_path / "x.arrow")
-    first, first_stats = tokenize_dataset(
-        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, cache_file=cache
-    )
+    first, first_stats = tokenize_dataset(frame, tok, **SEQ, cache_file=cache)
 
     def boom(*args, **kwargs):
         raise AssertionError("tokenized again")
 
     monkeypatch.setattr(tokenization, "tokenize_frame", boom)
-    second, second_stats = tokenize_dataset(
-        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, cache_file=cache
-    )
+    second, second_stats = tokenize_dataset(frame, tok, **SEQ, cache_file=cache)
     assert second["input_ids"] == first["input_ids"] and second_stats == first_stats
 
 
@@ -121,15 +114,11 @@ def test_fingerprint_changes_with_inputs_tokenizer_settings(tok, tiny_encoder_di
 @pytest.mark.slow
 def test_num_proc_two_gives_identical_output(tok, tmp_path):
     frame = _frame(600)
-    one, s1 = tokenize_dataset(
-        frame, tok, level="sequence", vocab=["a", "b"], max_length=16, batch_size=100
-    )
+    one, s1 = tokenize_dataset(frame, tok, **SEQ, batch_size=100)
     two, s2 = tokenize_dataset(
         frame,
         tok,
-        level="sequence",
-        vocab=["a", "b"],
-        max_length=16,
+        **SEQ,
         batch_size=100,
         num_proc=2,
         cache_file=str(tmp_path / "p.arrow"),

@@ -16,7 +16,9 @@ survives truncation carries exactly one label, and counted in ``words_without_su
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -178,16 +180,24 @@ def tokenize_dataset(
             frame, tokenizer, level=level, vocab=vocab, max_length=max_length
         )
         return datasets.Dataset.from_dict(columns), stats
+    # One batch of the stage, whichever way the batches are driven.
+    encode = functools.partial(
+        tokenize_frame,
+        tokenizer=tokenizer,
+        level=level,
+        vocab=vocab,
+        max_length=max_length,
+        per_example_stats=True,
+    )
     if cache_file is not None and Path(cache_file).exists():
         encoded = datasets.Dataset.from_file(cache_file)
     elif num_proc and num_proc > 1 and len(frame) > batch_size:
+        features = _features(level, vocab, "token_type_ids" in tokenizer("a"))
         encoded = _tokenize_with_map(
-            frame, tokenizer, level, vocab, max_length, batch_size, num_proc, cache_file, desc
+            frame, encode, features, batch_size, num_proc, cache_file, desc
         )
     else:
-        encoded = _tokenize_direct(
-            frame, tokenizer, level, vocab, max_length, batch_size, cache_file, desc
-        )
+        encoded = _tokenize_direct(frame, encode, level, vocab, batch_size, cache_file, desc)
     table = encoded.data
     lengths = np.asarray(table.column("length").to_numpy())
     stats: dict[str, Any] = {
@@ -227,10 +237,9 @@ def _features(level: str, vocab: list[str], with_type_ids: bool) -> Any:
 
 def _tokenize_direct(
     frame: pd.DataFrame,
-    tokenizer: Any,
+    encode: Callable[[pd.DataFrame], tuple[dict[str, list[Any]], dict[str, int]]],
     level: str,
     vocab: list[str],
-    max_length: int,
     batch_size: int,
     cache_file: str | None,
     desc: str,
@@ -248,14 +257,7 @@ def _tokenize_direct(
     tmp = f"{cache_file}.{uuid.uuid4().hex[:8]}.tmp" if cache_file else None
     try:
         for start in tqdm(starts, desc=desc, unit="batch", disable=len(starts) < 4, leave=False):
-            columns, _ = tokenize_frame(
-                frame.iloc[start : start + batch_size],
-                tokenizer,
-                level=level,
-                vocab=vocab,
-                max_length=max_length,
-                per_example_stats=True,
-            )
+            columns, _ = encode(frame.iloc[start : start + batch_size])
             if schema is None:
                 schema = _features(level, vocab, "token_type_ids" in columns).arrow_schema
                 if tmp is not None:
@@ -287,10 +289,8 @@ def _tokenize_direct(
 
 def _tokenize_with_map(
     frame: pd.DataFrame,
-    tokenizer: Any,
-    level: str,
-    vocab: list[str],
-    max_length: int,
+    encode: Callable[[pd.DataFrame], tuple[dict[str, list[Any]], dict[str, int]]],
+    features: Any,
     batch_size: int,
     num_proc: int,
     cache_file: str | None,
@@ -303,24 +303,16 @@ def _tokenize_with_map(
         pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
     )
 
-    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        columns, _ = tokenize_frame(
-            pd.DataFrame({key: batch[key] for key in batch.keys()}),
-            tokenizer,
-            level=level,
-            vocab=vocab,
-            max_length=max_length,
-            per_example_stats=True,
-        )
-        return columns
+    def encode_columns(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        return encode(pd.DataFrame({key: batch[key] for key in batch.keys()}))[0]
 
     return source.map(
-        encode,
+        encode_columns,
         batched=True,
         batch_size=batch_size,
         num_proc=num_proc,
         remove_columns=source.column_names,
-        features=_features(level, vocab, "token_type_ids" in tokenizer("a")),
+        features=features,
         cache_file_name=cache_file,
         load_from_cache_file=False,
         keep_in_memory=cache_file is None,
