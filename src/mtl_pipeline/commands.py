@@ -89,6 +89,12 @@ def plugins(as_json: bool) -> None:
 )
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--trust-remote-code",
+    is_flag=True,
+    default=False,
+    help="Allow the model directory's own Python code to run (off: such a model is refused).",
+)
 def predict(
     task: str,
     input_path: str,
@@ -98,6 +104,7 @@ def predict(
     text_fields: str | None,
     batch_size: int,
     device: str,
+    trust_remote_code: bool,
 ) -> None:
     """Predict TASK for every row of INPUT and write the rows plus a `predicted` column.
 
@@ -117,7 +124,7 @@ def predict(
         from mtl_pipeline.modeling.multitask_model import MultiTaskModel
 
         frame = read_input(input_path, reader)
-        model = MultiTaskModel.load(model_dir, device=device)
+        model = MultiTaskModel.load(model_dir, device=device, trust_remote_code=trust_remote_code)
         check_task(model, task)
         explicit = [f.strip() for f in text_fields.split(",") if f.strip()] if text_fields else None
         fields = resolve_text_fields(task, explicit, model.card, _project_tasks)

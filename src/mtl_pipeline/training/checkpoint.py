@@ -8,7 +8,9 @@ step and resumed finishes with bit-identical weights on the CPU.
 Writes are atomic: a checkpoint is written to a hidden temporary directory, fsynced and
 renamed into place, then ``latest.json`` is replaced atomically. A kill during a write
 leaves the previous checkpoint untouched. Resuming is refused (with a warning, starting
-fresh) when the run's fingerprint — config and data sizes — differs from the checkpoint's.
+fresh) when the run's fingerprint — config, encoder identity and the content of the
+tokenized data, labels included — differs from the checkpoint's. A resumed run records
+the step it resumed from in ``history["resumed_from"]``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 LATEST = "latest.json"
 STATE = "trainer_state.json"
+#: The only checkpoint names ``latest.json`` may point at (no path separators, no ``..``).
+CHECKPOINT_NAME = re.compile(r"^step-\d{8}$")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -45,12 +51,21 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, document: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Write ``path`` through a fresh temporary file in the same directory.
+
+    ``mkstemp`` creates the file exclusively (``O_EXCL``) under an unpredictable name, so
+    a link planted at a guessable temporary name cannot redirect the write elsewhere.
+    """
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
 
 
 def _tensors_of(state: dict[str, Any], prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
@@ -106,12 +121,10 @@ class Checkpointer:
     # --- save -------------------------------------------------------------------------
     def save(self, trainer: Any) -> Path:
         name = f"step-{trainer.step:08d}"
+        tmp: Path | None = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = self.directory / f".tmp-{name}-{os.getpid()}"
-            if tmp.exists():
-                shutil.rmtree(tmp)
-            tmp.mkdir()
+            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=self.directory))
             self._write(trainer, tmp)
             _fsync_dir(tmp)
             final = self.directory / name
@@ -124,7 +137,8 @@ class Checkpointer:
                 {"checkpoint": name, "step": trainer.step, "fingerprint": self.fingerprint},
             )
         except OSError as exc:
-            shutil.rmtree(self.directory / f".tmp-{name}-{os.getpid()}", ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
             raise TrainingError(
                 f"could not write checkpoint {self.directory / name}: {exc.strerror or exc} "
                 f"(errno {exc.errno}). Free disk space or set training.checkpoint_dir to a "
@@ -186,9 +200,22 @@ class Checkpointer:
         pointer = self.directory / LATEST
         if not pointer.exists():
             return None
-        info = json.loads(pointer.read_text(encoding="utf-8"))
-        path = self.directory / info["checkpoint"]
-        if not (path / STATE).exists():
+        try:
+            info = json.loads(pointer.read_text(encoding="utf-8"))
+            name = info["checkpoint"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TrainingError(
+                f"{pointer}: not a checkpoint pointer ({type(exc).__name__}: {exc}); expected "
+                '{"checkpoint": "step-NNNNNNNN", ...}. Delete it to start afresh.'
+            ) from None
+        if not isinstance(name, str) or not CHECKPOINT_NAME.match(name):
+            raise TrainingError(
+                f"{pointer}: checkpoint name {name!r} is not of the form step-NNNNNNNN; "
+                "refusing to follow it outside the checkpoint directory. Delete the file to "
+                "start afresh."
+            )
+        path = self.directory / name
+        if path.is_symlink() or not (path / STATE).exists():
             return None
         if info.get("fingerprint") != self.fingerprint:
             logger.warning(
@@ -242,6 +269,7 @@ class Checkpointer:
         trainer.best_step, trainer.best_metrics = int(best["step"]), best["metrics"]
         trainer._ema = dict(document["ema"])
         trainer.history = document["history"]
+        trainer.history.setdefault("resumed_from", []).append(trainer.step)
         logger.info("Resumed from checkpoint %s (step %d).", path, trainer.step)
         return True
 

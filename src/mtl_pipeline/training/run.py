@@ -56,6 +56,7 @@ def task_meta(name: str, cfg: TaskConfig, label_info: dict[str, Any]) -> TaskMet
         labels=list(label_info["labels"]),
         metrics=list(cfg.metrics),
         head=head,
+        text_fields=len(cfg.text_fields) if label_info["level"] == "sequence" else None,
     )
 
 
@@ -77,22 +78,63 @@ def run_fingerprint(
     train_cfg: TrainingConfig,
     task_cfgs: dict[str, TaskConfig],
     tasks: dict[str, TrainTask],
+    metas: dict[str, TaskMeta] | None = None,
 ) -> str:
-    """Hash of everything a checkpoint's validity depends on: config and data."""
+    """Hash of everything a checkpoint's validity depends on: config, encoder and data.
+
+    The data part hashes the tokenized content itself (token ids, type ids, labels and
+    row order of both splits) and each task's label list, so relabelled or edited data
+    of the same size never resumes an old run; the encoder part hashes the encoder's
+    files, so a retrained encoder under the same folder name does not either.
+    """
     document = {
         "model": model_cfg.model_dump(mode="json"),
+        "encoder": encoder_identity(model_cfg.encoder),
         "training": {
             k: v
             for k, v in train_cfg.model_dump(mode="json").items()
             if k not in _NOT_FINGERPRINTED
         },
         "tasks": {n: c.model_dump(mode="json") for n, c in task_cfgs.items()},
-        "data": {
-            n: [len(t.train), t.train.num_tokens, int(t.train.ids.sum()), len(t.dev)]
-            for n, t in tasks.items()
-        },
+        "data": {n: [split_digest(t.train), split_digest(t.dev)] for n, t in tasks.items()},
+        "labels": {n: m.as_dict() for n, m in (metas or {}).items()},
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def split_digest(split: TokenizedSplit) -> str:
+    """SHA-256 over every array of a tokenized split (ids, offsets, types, labels, rows)."""
+    digest = hashlib.sha256()
+    for name in ("ids", "offsets", "type_ids", "labels", "rows"):
+        array = getattr(split, name)
+        digest.update(name.encode())
+        if array is not None:
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+    digest.update(b"token" if split.token_labels else b"sentence")
+    return digest.hexdigest()
+
+
+def encoder_identity(name: str) -> str:
+    """Digest of the encoder's files when it is local, else the hub id it names."""
+    from pathlib import Path
+
+    from mtl_pipeline.encoders import resolve_model_path
+    from mtl_pipeline.modeling.integrity import file_sha256
+
+    location = Path(resolve_model_path(name))
+    if not location.is_dir():
+        return name
+    digest = hashlib.sha256()
+    for path in sorted(location.iterdir()):
+        if path.is_file() and (path.name == "config.json" or path.suffix in _WEIGHT_SUFFIXES):
+            digest.update(path.name.encode())
+            digest.update(file_sha256(path).encode())
+    return digest.hexdigest()
+
+
+_WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".h5", ".msgpack"}
 
 
 def run_training(
@@ -172,7 +214,7 @@ def train_phase(
         train_cfg.checkpoint_dir,
         every=train_cfg.checkpoint_every,
         keep=train_cfg.keep_checkpoints,
-        fingerprint=run_fingerprint(model_cfg, train_cfg, task_cfgs, train_tasks)
+        fingerprint=run_fingerprint(model_cfg, train_cfg, task_cfgs, train_tasks, metas)
         + fingerprint_extra,
         resume=train_cfg.resume,
     )
