@@ -8,7 +8,6 @@ that asks for remote code is refused — is in test_model_security.py.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
@@ -121,7 +120,9 @@ class _Checker(ast.NodeVisitor):
         if isinstance(value, ast.Constant):
             return value.value is False
         if isinstance(value, ast.Attribute):
-            return value.attr == "trust_remote_code" and isinstance(value.value, ast.Name | ast.Attribute)
+            return value.attr == "trust_remote_code" and isinstance(
+                value.value, ast.Name | ast.Attribute
+            )
         if isinstance(value, ast.Name) and self.functions:
             args = self.functions[-1].args
             params = [*args.posonlyargs, *args.args]
@@ -210,5 +211,3 @@ def test_trust_remote_code_is_off_by_default():
 
 def test_every_source_file_parses():
     assert SOURCES and all(isinstance(ast.parse(p.read_text()), ast.Module) for p in SOURCES)
-
-

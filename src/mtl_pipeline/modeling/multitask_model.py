@@ -166,9 +166,7 @@ class MultiTaskModel:
                 "mtl_pipeline_version": __version__,
                 "model": self.config,
                 "tasks": {name: meta.as_dict() for name, meta in self.tasks.items()},
-                "components": component_providers(
-                    self.config["architecture"]["name"], self.tasks
-                ),
+                "components": component_providers(self.config["architecture"]["name"], self.tasks),
                 **(extra or {}),
             }
             facts = {**self.card, **(card or {})}
