@@ -1,13 +1,15 @@
 """CoNLL-U (Universal Dependencies): one sentence per block, one token per line.
 
 Multi-word token ranges (``3-4``) and empty nodes (``5.1``) are skipped, as UD's own
-evaluation does for UPOS. Each sentence becomes one record with list columns ``tokens``,
-``upos``, ``xpos``, ``lemmas``, ``deprel`` and ``_row`` = the line of its first token.
+evaluation does for UPOS and for parsing. Each sentence becomes one record with list
+columns ``tokens``, ``upos``, ``xpos``, ``lemmas``, ``deprel``, ``heads`` (integers, 0 = root;
+None for a sentence whose HEAD column is ``_``) and ``_row`` = the line of its first token.
 
 The checks are the ones that would otherwise misalign tags silently: every token line has
 ten tab-separated fields, word IDs count 1, 2, 3... within a sentence, range and empty-node
 IDs are well formed, and the fields that become columns are not blank (CoNLL-U writes
-``_`` for "no value").
+``_`` for "no value"). A HEAD must be an integer word ID of the same sentence (or 0), and
+the heads of a sentence must reach the root without a cycle.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import pandas as pd
 
 from mtl_pipeline.errors import DataError
+from mtl_pipeline.parsing.tree_decoding import tree_problem
 from mtl_pipeline.readers.base import (
     COLUMNS_FROM,
     ROW_COLUMN,
@@ -50,7 +53,9 @@ class ConlluReader(Reader):
         def close() -> None:
             nonlocal current
             if current is not None and current["tokens"]:
-                sentences.append({**current, ROW_COLUMN: start_line})
+                record = {**current, ROW_COLUMN: start_line}
+                record["heads"] = _sentence_heads(path, start_line, current.pop("_heads"))
+                sentences.append({**current, **record})
             current = None
 
         for lineno, line in enumerate(text.split("\n"), start=1):
@@ -87,6 +92,7 @@ class ConlluReader(Reader):
                 )
             if current is None:
                 current = {column: [] for _, column in _KEPT}
+                current["_heads"] = []
                 start_line, expected_id = lineno, 1
             if int(token_id) != expected_id:
                 hint = " (a blank line must separate sentences)" if int(token_id) == 1 else ""
@@ -101,9 +107,38 @@ class ConlluReader(Reader):
                         "(CoNLL-U writes `_` for none)."
                     )
                 current[column].append(fields[index])
+            current["_heads"].append((lineno, fields[6]))
         close()
         if not sentences:
             raise no_rows_error(path, "(no token lines)")
         frame = pd.DataFrame(sentences)
         frame.attrs[COLUMNS_FROM] = "the CoNLL-U reader (tokens, lemmas, upos, xpos, deprel)"
         return frame
+
+
+def _sentence_heads(path: str, start_line: int, heads: list[tuple[int, str]]) -> list[int] | None:
+    """The sentence's heads as integers, checked; None when the file gives no heads (``_``)."""
+    if all(value == "_" for _, value in heads):
+        return None
+    values = []
+    for word, (lineno, value) in enumerate(heads, start=1):
+        if not _WORD_ID.fullmatch(value):
+            raise DataError(
+                f"{path}: line {lineno}: field HEAD: expected an integer word ID (0 for the "
+                f"root) for word {word}, found {value!r}."
+            )
+        head = int(value)
+        if head > len(heads):
+            raise DataError(
+                f"{path}: line {lineno}: field HEAD: word {word} has head {head}, outside its "
+                f"sentence of {len(heads)} words (sentence starting at line {start_line}); "
+                f"expected 0..{len(heads)}."
+            )
+        values.append(head)
+    problem = tree_problem(values)
+    if problem is not None and "cycle" in problem:
+        raise DataError(
+            f"{path}: line {start_line}: field HEAD: in the sentence starting here, {problem}; "
+            "expected a tree (every word reaches the root)."
+        )
+    return values
