@@ -59,6 +59,40 @@ def plugins(as_json: bool) -> None:
         click.echo(f"\nDisabled plugins: {', '.join(registry.disabled)}")
 
 
+@mtl.command(name="groups")
+@click.option(
+    "--affinity",
+    "affinity_path",
+    default="data/08_reporting/task_affinity.json",
+    show_default=True,
+    help="task_affinity.json (training.task_affinity) or the experiments grid's affinity.csv.",
+)
+@click.option("--groups", "n_groups", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--top", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def groups(affinity_path: str, n_groups: int, top: int, as_json: bool) -> None:
+    """Best split of the tasks into GROUPS groups by within-group affinity (exhaustive)."""
+    from mtl_pipeline.errors import MTLError
+    from mtl_pipeline.experiments import grouping
+
+    try:
+        affinity = grouping.load_affinity(affinity_path)
+        result = grouping.summary(affinity, n_groups, top)
+    except (MTLError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    rankings = [
+        grouping.Grouping(r["score"], tuple(tuple(g) for g in r["groups"]))
+        for r in result["rankings"]
+    ]
+    click.echo(grouping.format_groupings(rankings))
+    click.echo("\nRecommended: train each group of the best grouping as its own run:")
+    for line in result["recommended_runs"]:
+        click.echo(f"  {line}")
+
+
 # --- issue 9: batch prediction from the shell ------------------------------------------
 @mtl.command(name="predict")
 @click.option("--task", required=True, help="Task to predict (one of the model's tasks).")

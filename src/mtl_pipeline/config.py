@@ -51,6 +51,20 @@ class ComponentSpec(BaseModel):
         return dict(self.model_extra or {})
 
 
+class TaskAffinityConfig(StrictModel):
+    """Lookahead task affinity (TAG): off unless ``every`` > 0."""
+
+    every: NonNegativeInt = Field(
+        0,
+        description="Every N steps, a lookahead step per task on the shared parameters and "
+        "every task's loss change (K² + 2K extra passes); writes task_affinity.json/png. 0 = off.",
+    )
+    lr: PositiveFloat | None = Field(
+        None,
+        description="Lookahead step size; null: the optimizer's current learning rate.",
+    )
+
+
 class TaskConfig(StrictModel):
     """One task: where its data is, how to read it, what head and metrics it gets."""
 
@@ -139,6 +153,8 @@ class TrainingConfig(StrictModel):
     loss: ComponentSpec = ComponentSpec(name="equal")
     #: Every N steps, log pairwise cosine of task gradients (training/gradient_monitor.py); 0 = off.
     conflict_monitor_every: NonNegativeInt = 0
+    #: Inter-task affinity from lookahead steps (training/task_affinity.py).
+    task_affinity: TaskAffinityConfig = TaskAffinityConfig()
     sampler: ComponentSpec = ComponentSpec(name="temperature", T=2.0)
     on_nonfinite_loss: Literal["stop", "skip"] = "stop"
     checkpoint_every: NonNegativeInt = 0

@@ -65,6 +65,7 @@ _NOT_FINGERPRINTED = {
     "progress_bar",
     "log_every",
     "conflict_monitor_every",
+    "task_affinity",
     "checkpoint_every",
     "checkpoint_dir",
     "keep_checkpoints",

@@ -35,6 +35,7 @@ from mtl_pipeline.training.distributed import (
 )
 from mtl_pipeline.training.evaluate import compute_metrics, predict_split
 from mtl_pipeline.training.gradient_monitor import GradientConflictMonitor
+from mtl_pipeline.training.task_affinity import TaskAffinityMonitor
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,11 @@ class Trainer:
         self.conflict_monitor = (
             GradientConflictMonitor(self, config.conflict_monitor_every)
             if config.conflict_monitor_every
+            else None
+        )
+        self.affinity_monitor = (
+            TaskAffinityMonitor(self, config.task_affinity.every, config.task_affinity.lr)
+            if config.task_affinity.every
             else None
         )
         # --- end issue 5 ---
@@ -372,6 +378,8 @@ class Trainer:
                 self.history.setdefault("gradient_conflicts", []).append(
                     self.conflict_monitor.measure(logs)
                 )
+            if self.affinity_monitor is not None and self.affinity_monitor.due(self.step):
+                self.history.setdefault("task_affinity", []).append(self.affinity_monitor.measure())
             # --- end issue 5 ---
             for t, v in logs["losses"].items():
                 if math.isfinite(v):

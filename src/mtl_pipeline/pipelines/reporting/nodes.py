@@ -244,3 +244,49 @@ def plot_task_weights(training_history: dict[str, Any]) -> Any:
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def report_task_affinity(training_history: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The run's lookahead task affinity (``Z`` averaged over the measurements, with the
+    steps and number of lookaheads it averages) and its heatmap. An empty record and a
+    placeholder when ``training.task_affinity.every`` was 0."""
+    from mtl_pipeline.training.task_affinity import average_affinity
+
+    affinity = average_affinity(training_history.get("task_affinity") or [])
+    if not affinity["tasks"]:
+        return affinity, _placeholder(
+            "task affinity",
+            "Task affinity was not measured.\nSet training.task_affinity.every: N > 0\n"
+            "to take a lookahead step per task every N steps.",
+        )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = affinity["tasks"]
+    values = np.array(
+        [[np.nan if affinity["matrix"][a][b] is None else affinity["matrix"][a][b] for b in names]
+         for a in names]
+    )  # fmt: skip
+    finite = np.abs(values[np.isfinite(values)])
+    limit = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    fig, ax = plt.subplots(figsize=(2.5 + 0.7 * len(names), 2.0 + 0.6 * len(names)))
+    cmap = plt.get_cmap("RdBu").copy()
+    cmap.set_bad("lightgrey")
+    image = ax.imshow(values, cmap=cmap, vmin=-limit, vmax=limit)
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.2g}", ha="center", va="center", fontsize=7)
+    ax.set(
+        title=f"task affinity (TAG), {len(affinity['steps'])} measurements",
+        xlabel="task whose loss is measured (j)",
+        ylabel="task stepped on (i)",
+    )
+    fig.colorbar(image, ax=ax, label="Z = 1 - L_j(after) / L_j(before)")
+    fig.tight_layout()
+    return affinity, fig

@@ -8,6 +8,7 @@ from mtl_pipeline.pipelines.reporting.nodes import (
     plot_learning_curves,
     plot_task_mixture,
     plot_task_weights,
+    report_task_affinity,
     summarize,
 )
 from mtl_pipeline.project_tasks import task_names
@@ -50,6 +51,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs="training_history",
                 outputs="gradient_conflicts_plot",
                 name="plot_gradient_conflicts",
+                tags=["reporting"],
+            ),
+            Node(
+                report_task_affinity,
+                inputs="training_history",
+                outputs=["task_affinity", "task_affinity_plot"],
+                name="report_task_affinity",
                 tags=["reporting"],
             ),
             Node(
