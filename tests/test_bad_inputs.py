@@ -77,8 +77,11 @@ def run_task(
     reader: Any = "csv",
     text_fields: list[str] | None = None,
     label_field: str = "label",
+    overlap: str | None = None,
     **extra: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Ingest one task; without ``validation`` the training file doubles as validation
+    (``overlap: allow``, so the test sees the file's own checks)."""
     cfg = TaskConfig(
         type=type,
         reader=reader,
@@ -89,7 +92,9 @@ def run_task(
         metrics=["accuracy"],
         **extra,
     )
-    return ingest("t", cfg, None, None, 0)
+    if overlap is None:
+        overlap = "allow" if validation is None else "warn"
+    return ingest("t", cfg, None, None, 0, overlap=overlap)
 
 
 @pytest.fixture(scope="module")
