@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from mtl_pipeline.readers.base import (
     ROW_COLUMN,
     ROW_UNIT,
     Reader,
+    check_unicode,
     decode_binary,
     no_rows_error,
     preview,
@@ -42,7 +42,6 @@ from mtl_pipeline.task_types.base import TaskType
 
 logger = logging.getLogger(__name__)
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Examples quoted in an overlap warning or error.
 _OVERLAP_EXAMPLES = 3
 
@@ -61,25 +60,6 @@ def build_task_type(task_name: str, cfg: TaskConfig) -> TaskType:
 
 def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def check_unicode(text: str, where: str) -> str:
-    """``text`` unless it holds a lone UTF-16 surrogate, which no file can store as UTF-8.
-
-    JSON allows the escape ``"\\ud800"`` without its partner; Python keeps it as a lone
-    surrogate that fails much later, in the tokenizer or the Parquet writer, far from
-    the line that holds it.
-    """
-    if text.isascii():
-        return text
-    found = _SURROGATE.search(text)
-    if found:
-        raise DataError(
-            f"{where}: contains a lone UTF-16 surrogate U+{ord(found.group()):04X} at character "
-            f"{found.start() + 1}; expected valid Unicode text (in JSON, a \\ud800-\\udbff "
-            "escape must be followed by a \\udc00-\\udfff one)."
-        )
-    return text
 
 
 def _text(value: Any, where: str) -> str:

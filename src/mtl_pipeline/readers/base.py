@@ -18,6 +18,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import re
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ COLUMNS_FROM = "columns_from"
 ROW_UNIT = "row_unit"
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: Compressed formats read transparently: (magic bytes, name, decompress, error types).
 _COMPRESSED = (
@@ -239,3 +241,22 @@ def decode_binary_columns(frame: pd.DataFrame, path: str | Path) -> pd.DataFrame
             for v, row in zip(values, frame[ROW_COLUMN].tolist(), strict=True)
         ]
     return frame
+
+
+def check_unicode(text: str, where: str) -> str:
+    """``text`` unless it holds a lone UTF-16 surrogate, which no file can store as UTF-8.
+
+    JSON allows the escape ``"\\ud800"`` without its partner; Python keeps it as a lone
+    surrogate that fails much later, in the tokenizer or the Parquet writer, far from
+    the line that holds it.
+    """
+    if text.isascii():
+        return text
+    found = _SURROGATE.search(text)
+    if found:
+        raise DataError(
+            f"{where}: contains a lone UTF-16 surrogate U+{ord(found.group()):04X} at character "
+            f"{found.start() + 1}; expected valid Unicode text (in JSON, a \\ud800-\\udbff "
+            "escape must be followed by a \\udc00-\\udfff one)."
+        )
+    return text
