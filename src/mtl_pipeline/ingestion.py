@@ -386,22 +386,22 @@ def ingest(
             f"{source}: a single label {vocab[0]!r}; expected at least two classes (check "
             "label_field, or list every class in `labels`)."
         )
+    if not cfg.labels and level != "token" and len(vocab) > 50 and len(vocab) > len(train) // 2:
+        logger.warning(
+            "tasks.%s: %d distinct labels in %d training rows (%s); is label_field %r an "
+            "id or text column? List the classes in `labels` to catch this as an error.",
+            task_name,
+            len(vocab),
+            len(train),
+            preview_list(vocab),
+            cfg.label_field,
+        )
     if vocab:
         check_labels_in_vocab(train, vocab, cfg.train, cfg.label_field, level, units[0])
         check_labels_in_vocab(dev, vocab, cfg.validation, cfg.label_field, level, units[1])
         if cfg.labels:
             check_classes_trained(
                 vocab, full_train, train, task_name, cfg.train, cfg.label_field, level
-            )
-        elif level != "token" and len(vocab) > 50 and len(vocab) > len(train) // 2:
-            logger.warning(
-                "tasks.%s: %d distinct labels in %d training rows (%s); is label_field %r an "
-                "id or text column? List the classes in `labels` to catch this as an error.",
-                task_name,
-                len(vocab),
-                len(train),
-                preview_list(vocab),
-                cfg.label_field,
             )
     overlap_info = check_overlap(task_name, cfg, train, dev, level, units, overlap)
     label_info = {
