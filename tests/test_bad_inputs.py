@@ -1547,3 +1547,10 @@ def test_own_data_doc_lists_only_builtin_metrics_that_fit_each_type():
             assert name in builtin, f"own_data.md lists {name!r} for {row[1]}: not built in"
             assert builtin[name].fits(types[row[1]]), f"{name!r} does not fit {row[1]}"
     assert seen == set(types)
+
+
+def test_predict_input_reader_chosen_through_a_compression_suffix():
+    from mtl_pipeline.pipelines.predict.nodes import build_input_reader
+
+    assert isinstance(build_input_reader("new.csv.gz"), CsvReader)
+    assert isinstance(build_input_reader("new.v2.jsonl.xz"), JsonLinesReader)
