@@ -1236,7 +1236,7 @@ def test_labels_that_differ_only_in_case_or_whitespace_are_refused(tmp_path):
         f"{path}: line 4: field label",
         "'Positive' and label 'positive'",
         f"({path}: line 2)",
-        "differ only in case or whitespace",
+        "differ only in case, whitespace or the writing of a number",
     )
     spaced = write(tmp_path, "s.csv", "text,label\na,not entailment\nb,not  entailment\n")
     check(error_of(DataError, run_task, spaced), "'not  entailment' and label 'not entailment'")
@@ -1247,19 +1247,31 @@ def test_labels_that_differ_only_in_case_or_whitespace_are_refused(tmp_path):
 
 
 def test_numeric_label_spellings_are_one_class(tmp_path):
-    # JSON 1 and 1.0, a string "1.0" and " 1": one class "1", not three.
+    # JSON 1 and 1.0, strings "1.0", " 1" and "1e0": one class "1", not five.
     lines = [
         '{"text": "a", "label": 1}',
         '{"text": "b", "label": 1.0}',
         '{"text": "c", "label": "1.0"}',
         '{"text": "d", "label": " 1"}',
-        '{"text": "e", "label": 0}',
-        '{"text": "f", "label": "0.50"}',
+        '{"text": "e", "label": "1e0"}',
+        '{"text": "f", "label": 0}',
+        '{"text": "g", "label": 0.5}',
+        '{"text": "h", "label": "0.5"}',
     ]
     path = write(tmp_path, "n.jsonl", "\n".join(lines) + "\n")
     train, _, info = run_task(path, reader="jsonl")
     assert info["labels"] == ["0", "0.5", "1"]
-    assert train["label"].tolist() == ["1", "1", "1", "1", "0", "0.5"]
+    assert train["label"].tolist() == ["1", "1", "1", "1", "1", "0", "0.5", "0.5"]
+
+
+def test_one_fraction_written_two_ways_is_refused_not_merged(tmp_path):
+    # "1.1" and "1.10" are one number but may be two codes (sections): ask, never merge.
+    path = write(tmp_path, "f.csv", "text,label\na,1.1\nb,2\nc,1.10\n")
+    check(
+        error_of(DataError, run_task, path),
+        f"{path}: line 4: field label: label '1.10' and label '1.1'",
+        "the writing of a number",
+    )
 
 
 @pytest.mark.parametrize(
@@ -1478,7 +1490,7 @@ def test_configured_labels_differing_only_in_case_are_refused(base_params):
     check(
         error_of(ConfigError, parse_run_config, params),
         "tasks.sst2.labels",
-        "labels 'Pos' and 'pos' differ only in case or whitespace",
+        "labels 'Pos' and 'pos' differ only in case, whitespace or the writing of a number",
     )
 
 

@@ -107,8 +107,8 @@ class TaskConfig(StrictModel):
                 )
             for group in variant_spellings(labels):
                 raise ValueError(
-                    f"labels {' and '.join(map(repr, group))} differ only in case or whitespace; "
-                    "expected one spelling per class"
+                    f"labels {' and '.join(map(repr, group))} differ only in case, whitespace "
+                    "or the writing of a number; expected one spelling per class"
                 )
         return labels
 

@@ -188,8 +188,8 @@ def check_labels_in_vocab(
             if label not in known:
                 near = by_key.get(spelling_key(str(label)))
                 hint = (
-                    f" ({label!r} differs from the label {near!r} only in case or whitespace; "
-                    "write it one way)"
+                    f" ({label!r} differs from the label {near!r} only in case, whitespace or "
+                    "the writing of a number; write it one way)"
                     if near is not None
                     else ""
                 )
@@ -213,11 +213,12 @@ def _first_rows(frame: pd.DataFrame, level: str) -> dict[str, list[int]]:
 def check_label_spellings(
     frames: Sequence[tuple[pd.DataFrame, str, str]], field: str, level: str
 ) -> None:
-    """Refuse one class written two ways ("positive" / "Positive", "not  entailment").
+    """Refuse one class written two ways ("positive" / "Positive", "not  entailment",
+    "0.5" / "0.50").
 
-    Numeric spellings (1, 1.0, "1.0") are already one label (``labels.label_text``); case
-    and whitespace are not folded silently because either spelling may be the intended
-    class name, and predictions are reported with it.
+    Whole numbers (1, 1.0, "1.0") are already one label (``labels.label_text``); case,
+    whitespace and other numbers are not folded silently because either spelling may be
+    the intended class name (or two codes), and predictions are reported with it.
     """
     seen: dict[str, tuple[str, str, str, int]] = {}  # key -> (label, path, unit, row)
     for frame, path, unit in frames:
@@ -228,9 +229,10 @@ def check_label_spellings(
                 other, other_path, other_unit, other_row = first
                 raise DataError(
                     f"{path}: {unit} {rows[0]}: field {field}: label {label!r} and label "
-                    f"{other!r} ({other_path}: {other_unit} {other_row}) differ only in case or "
-                    "whitespace; expected one spelling per class (two spellings would train as "
-                    "two classes). Write every label of a class the same way."
+                    f"{other!r} ({other_path}: {other_unit} {other_row}) differ only in case, "
+                    "whitespace or the writing of a number; expected one spelling per class (two "
+                    "spellings would train as two classes). Write every label of a class the "
+                    "same way."
                 )
 
 

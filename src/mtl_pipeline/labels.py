@@ -5,10 +5,15 @@ scalars depending on the format (``1`` in JSON, ``"1"`` in a TSV, ``1.0`` in a P
 float column, ``"1.0"`` from a spreadsheet export), and YAML turns ``labels: [0, 1]`` into
 ints. If each became its own string, ``"1"`` and ``"1.0"`` would be two classes that
 split one class's examples. So every label goes through ``label_text``: surrounding
-whitespace is dropped and a *number*, however spelt, is written one way (integral values
-without a decimal point, others in plain decimal notation). Everything else is kept as
-written; spellings that differ only in case or inner whitespace are refused by ingestion
-(``spelling_key``), since which of them is right is not ours to guess.
+whitespace is dropped and a whole number, however spelt, is written as an integer
+(``1``, ``1.0``, ``"1.00"``, ``"1e0"``: ``"1"``); a non-integral float value is written
+in its shortest form (``0.5``).
+
+A non-integral number written as text is kept as written: ``"1.10"`` and ``"1.1"`` are
+one number but may be two codes (sections, versions), and merging them silently would be
+worse than asking. Such pairs, and spellings that differ only in case or inner
+whitespace, share a ``spelling_key``; ingestion and the config refuse two labels with
+one key, since which spelling is right is not ours to guess.
 
 The config validation uses this module, so it imports nothing heavy.
 """
@@ -64,18 +69,29 @@ def label_text(value: Any) -> str:
     text = str(value).strip()
     if not text:
         raise LabelValueError("label is empty; expected a class label")
-    if _NUMBER.fullmatch(text):
-        try:
-            number = Decimal(text)
-        except InvalidOperation:  # pragma: no cover - the pattern only admits numbers
-            return text
-        if abs(number.adjusted()) <= _MAX_EXPONENT:
-            return _number_text(number)
+    number = _as_number(text)
+    if number is not None and number == number.to_integral_value():
+        return str(int(number))
     return text
 
 
+def _as_number(text: str) -> Decimal | None:
+    """``text`` as an exact number, or None when it is not one (or absurdly large)."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern only admits numbers
+        return None
+    return number if abs(number.adjusted()) <= _MAX_EXPONENT else None
+
+
 def spelling_key(label: str) -> str:
-    """Labels with the same key differ only in letter case or inner whitespace."""
+    """Labels with the same key differ only in letter case, inner whitespace or the
+    writing of one number (``"0.5"`` / ``"0.50"``)."""
+    number = _as_number(label.strip())
+    if number is not None:
+        return _number_text(number)
     return " ".join(label.split()).casefold()
 
 
