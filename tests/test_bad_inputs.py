@@ -1214,6 +1214,7 @@ def _binary_parquet(tmp_path: Path, texts: list[bytes], labels: list[bytes]) -> 
 
 def test_parquet_binary_text_is_decoded_not_stringified(tmp_path):
     path = _binary_parquet(tmp_path, [b"caf\xc3\xa9 ok", b"bad"], [b"1", b"0"])
+    assert ParquetReader(NoOptions()).read(path)["label"].tolist() == ["1", "0"]  # the reader's
     train, _, info = run_task(path, reader="parquet")
     assert train["text_a"].tolist() == ["café ok", "bad"]  # not "b'caf\\xc3\\xa9 ok'"
     assert info["labels"] == ["0", "1"]
@@ -1566,3 +1567,29 @@ def test_predict_input_reader_chosen_through_a_compression_suffix():
 
     assert isinstance(build_input_reader("new.csv.gz"), CsvReader)
     assert isinstance(build_input_reader("new.v2.jsonl.xz"), JsonLinesReader)
+
+
+def test_column_lists_in_messages_are_capped(tmp_path):
+    header = ",".join(f"c{i}" for i in range(300))
+    path = write(tmp_path, "wide.csv", header + ",label\n" + ",".join(["x"] * 301) + "\n")
+    message = error_of(DataError, run_task, path)
+    check(message, "missing column(s) 'text'", "'c0', 'c1'", "... and 281 more (301 in all)")
+    assert "'c150'" not in message
+    dup = write(tmp_path, "dup.csv", header + ",c0\n" + ",".join(["x"] * 301) + "\n")
+    check(error_of(DataError, csv_read, dup), "duplicate column name 'c0'", "(301 in all)")
+
+
+def test_hf_binary_feature_text_is_decoded(tmp_path):
+    import datasets
+
+    features = datasets.Features(
+        {"text": datasets.Value("binary"), "label": datasets.Value("int64")}
+    )
+    saved = tmp_path / "bin"
+    datasets.Dataset.from_dict(
+        {"text": [b"caf\xc3\xa9", b"ok"], "label": [0, 1]}, features=features
+    ).save_to_disk(str(saved))
+    # Decoded by the reader itself, so predict's input path gets text as well.
+    assert HfDiskReader(NoOptions()).read(str(saved))["text"].tolist() == ["café", "ok"]
+    train, _, _ = run_task(str(saved), reader="hf_disk")
+    assert train["text_a"].tolist() == ["café", "ok"]

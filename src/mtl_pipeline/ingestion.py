@@ -105,7 +105,7 @@ def standardize(raw: pd.DataFrame, path: str, cfg: TaskConfig, task_type: TaskTy
         raise DataError(
             f"{where}: missing column(s) {', '.join(map(repr, missing))}; expected the task's "
             f"text_fields {cfg.text_fields} and label_field {cfg.label_field!r}; columns found: "
-            f"{', '.join(map(repr, found))}."
+            f"{preview_list(found, 20)[1:-1]}."
         )
     if raw.empty:
         raise no_rows_error(path)

@@ -153,14 +153,14 @@ def check_header(path: str | Path, header: Sequence[str], line: int | None = 1) 
         if not str(name).strip():
             raise DataError(
                 f"{where}: column {position} of the header has an empty name; expected a "
-                f"name for every column, found {list(header)!r}."
+                f"name for every column, found {preview_list(header, 20)}."
             )
     seen: dict[str, int] = {}
     for position, name in enumerate(header, start=1):
         if name in seen:
             raise DataError(
                 f"{where}: duplicate column name {name!r} (columns {seen[name]} and "
-                f"{position}); expected unique names, found {list(header)!r}."
+                f"{position}); expected unique names, found {preview_list(header, 20)}."
             )
         seen[name] = position
 
