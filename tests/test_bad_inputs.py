@@ -24,6 +24,7 @@ from mtl_pipeline.errors import ConfigError, DataError, PluginError, UnknownComp
 from mtl_pipeline.hookspecs import PROJECT_NAME, MTLHookSpecs, hookimpl
 from mtl_pipeline.ingestion import ingest
 from mtl_pipeline.metrics.builtin import BUILTIN_METRICS
+from mtl_pipeline.readers.base import ROW_COLUMN
 from mtl_pipeline.readers.conllu import ConlluReader
 from mtl_pipeline.readers.csv_reader import CsvOptions, CsvReader
 from mtl_pipeline.readers.glue_tsv import GlueTsvOptions, GlueTsvReader
@@ -77,8 +78,11 @@ def run_task(
     reader: Any = "csv",
     text_fields: list[str] | None = None,
     label_field: str = "label",
+    overlap: str | None = None,
     **extra: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Ingest one task; without ``validation`` the training file doubles as validation
+    (``overlap: allow``, so the test sees the file's own checks)."""
     cfg = TaskConfig(
         type=type,
         reader=reader,
@@ -89,7 +93,9 @@ def run_task(
         metrics=["accuracy"],
         **extra,
     )
-    return ingest("t", cfg, None, None, 0)
+    if overlap is None:
+        overlap = "allow" if validation is None else "warn"
+    return ingest("t", cfg, None, None, 0, overlap=overlap)
 
 
 @pytest.fixture(scope="module")
@@ -1143,3 +1149,447 @@ def test_binary_f1_on_a_multiclass_task():
         "found [0, 1, 2]",
         "use macro_f1",
     )
+
+
+# --- data that would silently train the wrong thing -------------------------------------------
+
+
+def test_validation_that_is_the_training_file_is_refused(tmp_path):
+    path = write(tmp_path, "a.csv", GOOD_CSV)
+    # Spelt differently (relative with ./ and ..), still the same file.
+    other = str(tmp_path / "sub" / ".." / "a.csv")
+    (tmp_path / "sub").mkdir()
+    message = error_of(DataError, run_task, path, other)
+    check(message, "tasks.t.validation", "same source as tasks.t.train", str(tmp_path / "a.csv"))
+    check(message, "ingestion.overlap: allow")
+    # A hard link is the same file too.
+    link = tmp_path / "dev.csv"
+    link.hardlink_to(path)
+    check(error_of(DataError, run_task, path, str(link)), "same source as tasks.t.train")
+    # Explicitly allowed: ingests, and the rows are then counted as overlapping nowhere.
+    _, dev, _ = run_task(path, other, overlap="allow")
+    assert len(dev) == 2
+
+
+def test_validation_rows_repeating_training_inputs_warn_with_count_and_lines(tmp_path, caplog):
+    train = write(tmp_path, "t.csv", "text,label\ngood,1\nbad,0\nfine,1\n")
+    dev = write(tmp_path, "d.csv", "text,label\nnew,1\nbad,0\nfine,0\n")
+    with caplog.at_level(logging.WARNING, logger="mtl_pipeline.ingestion"):
+        _, _, info = run_task(train, dev)
+    check(
+        caplog.text,
+        "tasks.t: 2 of 3 validation rows (66.7%) have the same input as a training row",
+        f"{dev}: line 3 = {train}: line 3",
+        f"{dev}: line 4 = {train}: line 4",
+    )
+    assert info["validation_rows_in_train"] == 2
+    message = error_of(DataError, run_task, train, dev, overlap="error")
+    check(message, "2 of 3 validation rows", "ingestion.overlap: error")
+
+
+def test_overlap_of_sentence_pairs_compares_both_texts(tmp_path, caplog):
+    train = write(tmp_path, "t.csv", "a,b,label\nx,y,1\nx,z,0\n")
+    dev = write(tmp_path, "d.csv", "a,b,label\nx,w,1\nz,y,0\n")
+    with caplog.at_level(logging.WARNING, logger="mtl_pipeline.ingestion"):
+        _, _, info = run_task(train, dev, text_fields=["a", "b"])
+    assert info["validation_rows_in_train"] == 0 and "same input" not in caplog.text
+
+
+def test_overlap_option_is_validated(base_params):
+    message = error_of(
+        ConfigError, parse_run_config, params_with(base_params, ingestion__overlap="never")
+    )
+    check(message, "ingestion.overlap", "'warn', 'error' or 'allow'")
+
+
+def _binary_parquet(tmp_path: Path, texts: list[bytes], labels: list[bytes]) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "bin.parquet"
+    table = pa.table({"text": pa.array(texts, pa.binary()), "label": pa.array(labels, pa.binary())})
+    pq.write_table(table, path)
+    return str(path)
+
+
+def test_parquet_binary_text_is_decoded_not_stringified(tmp_path):
+    path = _binary_parquet(tmp_path, [b"caf\xc3\xa9 ok", b"bad"], [b"1", b"0"])
+    assert ParquetReader(NoOptions()).read(path)["label"].tolist() == ["1", "0"]  # the reader's
+    train, _, info = run_task(path, reader="parquet")
+    assert train["text_a"].tolist() == ["café ok", "bad"]  # not "b'caf\\xc3\\xa9 ok'"
+    assert info["labels"] == ["0", "1"]
+
+
+def test_parquet_binary_that_is_not_utf8_names_row_and_field(tmp_path):
+    path = _binary_parquet(tmp_path, [b"fine", b"caf\xe9"], [b"1", b"0"])
+    check(
+        error_of(DataError, ParquetReader(NoOptions()).read, path),
+        path,
+        "row 2: field text",
+        "not UTF-8 text (byte 0xe9",
+    )
+
+
+def test_labels_that_differ_only_in_case_or_whitespace_are_refused(tmp_path):
+    path = write(tmp_path, "c.csv", "text,label\na,positive\nb,negative\nc,Positive\n")
+    check(
+        error_of(DataError, run_task, path),
+        f"{path}: line 4: field label",
+        "'Positive' and label 'positive'",
+        f"({path}: line 2)",
+        "differ only in case, whitespace or the writing of a number",
+    )
+    spaced = write(tmp_path, "s.csv", "text,label\na,not entailment\nb,not  entailment\n")
+    check(error_of(DataError, run_task, spaced), "'not  entailment' and label 'not entailment'")
+    # Across the splits: the validation file spells a training class differently.
+    train = write(tmp_path, "t.csv", "text,label\na,pos\nb,neg\n")
+    dev = write(tmp_path, "d.csv", "text,label\nc,Neg\n")
+    check(error_of(DataError, run_task, train, dev), f"{dev}: line 2", "'Neg' and label 'neg'")
+
+
+def test_numeric_label_spellings_are_one_class(tmp_path):
+    # JSON 1 and 1.0, strings "1.0", " 1" and "1e0": one class "1", not five.
+    lines = [
+        '{"text": "a", "label": 1}',
+        '{"text": "b", "label": 1.0}',
+        '{"text": "c", "label": "1.0"}',
+        '{"text": "d", "label": " 1"}',
+        '{"text": "e", "label": "1e0"}',
+        '{"text": "f", "label": 0}',
+        '{"text": "g", "label": 0.5}',
+        '{"text": "h", "label": "0.5"}',
+    ]
+    path = write(tmp_path, "n.jsonl", "\n".join(lines) + "\n")
+    train, _, info = run_task(path, reader="jsonl")
+    assert info["labels"] == ["0", "0.5", "1"]
+    assert train["label"].tolist() == ["1", "1", "1", "1", "1", "0", "0.5", "0.5"]
+
+
+def test_one_fraction_written_two_ways_is_refused_not_merged(tmp_path):
+    # "1.1" and "1.10" are one number but may be two codes (sections): ask, never merge.
+    path = write(tmp_path, "f.csv", "text,label\na,1.1\nb,2\nc,1.10\n")
+    check(
+        error_of(DataError, run_task, path),
+        f"{path}: line 4: field label: label '1.10' and label '1.1'",
+        "the writing of a number",
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "found"), [('{"a": 1}', "dict {'a': 1}"), ("[0, 1]", "list [0, 1]")]
+)
+def test_json_object_or_list_label_is_refused(tmp_path, label, found):
+    path = write(
+        tmp_path, "o.jsonl", f'{{"text": "a", "label": 0}}\n{{"text": "b", "label": {label}}}\n'
+    )
+    check(
+        error_of(DataError, run_task, path, reader="jsonl"),
+        f"{path}: line 2: field label",
+        "expected a class label (a string or a number)",
+        found,
+    )
+
+
+def test_json_object_as_a_tag_is_refused(tmp_path):
+    path = write(tmp_path, "t.jsonl", '{"tokens": ["a", "b"], "tags": ["X", {"y": 1}]}\n')
+    check(
+        error_of(DataError, tagging, path),
+        f"{path}: line 1: field tags: tag 2",
+        "expected a class label (a string or a number), found dict",
+    )
+
+
+def test_configured_class_without_training_rows_is_refused(tmp_path):
+    train = write(tmp_path, "t.csv", "text,label\na,pos\nb,neg\n")
+    dev = write(tmp_path, "d.csv", "text,label\nc,pos\n")
+    check(
+        error_of(DataError, run_task, train, dev, labels=["neg", "neutral", "pos"]),
+        "tasks.t.labels: class(es) ['neutral'] have no rows in the training data",
+        f"{train}: field label",
+    )
+
+
+def test_class_missing_only_from_the_capped_subset_warns(tmp_path, caplog):
+    rows = "".join(f"t{i},pos\n" for i in range(40)) + "rare,neg\n"
+    train = write(tmp_path, "t.csv", "text,label\n" + rows)
+    dev = write(tmp_path, "d.csv", "text,label\nc,pos\n")
+    with caplog.at_level(logging.WARNING, logger="mtl_pipeline.ingestion"):
+        run_task(train, dev, labels=["neg", "pos"], max_train_examples=5)
+    check(caplog.text, "tasks.t: class(es) ['neg'] occur in", "max_train_examples")
+
+
+@pytest.mark.parametrize(
+    ("task", "metric", "kind"),
+    [
+        ("sst2", "pearson", "'classification' (sequence-level, classes predictions)"),
+        ("stsb", "accuracy", "'regression' (sequence-level, values predictions)"),
+        ("sst2", "token_accuracy", "'classification' (sequence-level, classes predictions)"),
+    ],
+)
+def test_metric_that_does_not_fit_the_task_type_is_refused(base_params, task, metric, kind):
+    params = params_with(base_params, **{f"tasks__{task}__metrics": [metric, "accuracy"]})
+    message = error_of(ConfigError, validate_parameters, params)
+    check(message, f"tasks.{task}.metrics: metric {metric!r} does not fit task {task!r}", kind)
+    check(message, "Metrics that fit:")
+
+
+def test_metric_fit_declaration_of_plugin_metrics():
+    from mtl_pipeline.metrics.base import Metric
+    from mtl_pipeline.task_types.classification import ClassificationTask
+    from mtl_pipeline.task_types.regression import RegressionTask
+    from mtl_pipeline.task_types.tagging import TaggingTask
+
+    undeclared = Metric("anything", lambda p, r: 0.0)  # the default: fits every task
+    assert all(undeclared.fits(t) for t in (ClassificationTask, RegressionTask, TaggingTask))
+    values = Metric("mae_like", lambda p, r: 0.0, predictions="values")
+    assert values.fits(RegressionTask) and not values.fits(ClassificationTask)
+    named = Metric("span_f1", lambda p, r: 0.0, task_types={"tagging"})
+    assert named.fits(TaggingTask) and not named.fits(ClassificationTask)
+    with pytest.raises(ValueError, match="predictions \\['labels'\\] not known"):
+        Metric("bad", lambda p, r: 0.0, predictions={"labels"})
+
+
+def test_builtin_metrics_fit_the_shipped_tasks(base_params):
+    validate_parameters(base_params)  # pearson on stsb, mcc on cola, f1 on mrpc: all fit
+
+
+def test_outputs_of_tasks_not_in_the_run_are_moved_aside(tmp_path):
+    from mtl_pipeline.pipelines.reporting.nodes import collect_metrics, index_tasks
+
+    for task in ("sst2", "old"):
+        (tmp_path / "data/08_reporting" / task).mkdir(parents=True)
+        (tmp_path / "data/08_reporting" / task / "metrics.json").write_text("{}")
+        (tmp_path / "data/07_model_output" / task).mkdir(parents=True)
+        (tmp_path / "data/07_model_output" / task / "predictions.parquet").write_text("x")
+    (tmp_path / "data/08_reporting/experiments").mkdir()  # another pipeline's, kept
+    (tmp_path / "data/07_model_output/predictions").mkdir()
+    metrics = collect_metrics(sst2__metrics={"accuracy": 0.5})
+    index = index_tasks(metrics, str(tmp_path))
+    assert index["tasks"] == ["sst2"]
+    assert sorted(p.name for p in (tmp_path / "data/08_reporting").iterdir()) == [
+        ".removed_tasks",
+        "experiments",
+        "sst2",
+    ]
+    assert sorted(p.name for p in (tmp_path / "data/07_model_output").iterdir()) == [
+        ".removed_tasks",
+        "predictions",
+        "sst2",
+    ]
+    assert (tmp_path / "data/08_reporting/.removed_tasks/old/metrics.json").exists()
+    assert index["moved_aside"] == {
+        "old": [
+            "data/08_reporting/.removed_tasks/old",
+            "data/07_model_output/.removed_tasks/old",
+        ]
+    }
+    # Removed again later: the newer copy replaces the older one.
+    (tmp_path / "data/08_reporting/old").mkdir()
+    (tmp_path / "data/08_reporting/old/metrics.json").write_text('{"new": 1}')
+    index_tasks(metrics, str(tmp_path))
+    moved = tmp_path / "data/08_reporting/.removed_tasks/old/metrics.json"
+    assert moved.read_text() == '{"new": 1}'
+
+
+# --- files: compression, line endings, Unicode ------------------------------------------------
+
+
+def test_gzip_files_are_read_transparently_by_every_reader(tmp_path):
+    import gzip
+
+    def gz(name: str, text: str) -> str:
+        return write(tmp_path, name, gzip.compress(text.encode("utf-8")))
+
+    assert glue(gz("a.tsv.gz", "text\tlabel\nx\t1\n"))["text"].tolist() == ["x"]
+    assert csv_read(gz("a.csv.gz", "text,label\nx,1\n"))["text"].tolist() == ["x"]
+    jsonl = gz("a.jsonl.gz", '{"text": "x", "label": 1}\n')
+    assert JsonLinesReader(NoOptions()).read(jsonl)["text"].tolist() == ["x"]
+    conllu = ConlluReader(NoOptions()).read(gz("a.conllu.gz", CONLLU_OK))
+    assert conllu["tokens"].tolist() == [["Dogs", "bark"]]
+    parquet = tmp_path / "p.parquet"
+    pd.DataFrame({"text": ["x"], "label": [1]}).to_parquet(parquet)
+    packed = write(tmp_path, "p.parquet.gz", gzip.compress(parquet.read_bytes()))
+    assert ParquetReader(NoOptions()).read(packed)["text"].tolist() == ["x"]
+
+
+def test_corrupt_gzip_and_other_binary_files_say_what_they_are(tmp_path):
+    import gzip
+    import zipfile
+
+    cut = write(tmp_path, "cut.tsv.gz", gzip.compress(b"text\tlabel\n" + b"x\t1\n" * 500)[:40])
+    check(error_of(DataError, glue, cut), cut, "starts like a gzip file but does not decompress")
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("train.tsv", "text\tlabel\nx\t1\n")
+    check(error_of(DataError, glue, str(archive)), str(archive), "is a zip archive (unzip it")
+
+
+@pytest.mark.parametrize("reader", ["glue_tsv", "csv", "jsonl", "conllu"])
+def test_cr_only_line_endings_are_read_with_right_line_numbers(tmp_path, reader):
+    content = {
+        "glue_tsv": "text\tlabel\rx\t1\r\ry\t0\r",
+        "csv": "text,label\rx,1\r\ry,0\r",
+        "jsonl": '{"text": "x", "label": 1}\r\r{"text": "y", "label": 0}\r',
+        "conllu": CONLLU_OK.replace("\n", "\r") + "\r" + CONLLU_OK.replace("\n", "\r"),
+    }[reader]
+    path = write(tmp_path, f"cr.{reader}", content)
+    readers = {
+        "glue_tsv": glue,
+        "csv": csv_read,
+        "jsonl": JsonLinesReader(NoOptions()).read,
+        "conllu": ConlluReader(NoOptions()).read,
+    }
+    frame = readers[reader](path)
+    expected_rows = {"glue_tsv": [2, 4], "csv": [2, 4], "jsonl": [1, 3], "conllu": [1, 4]}
+    assert frame[ROW_COLUMN].tolist() == expected_rows[reader]
+    column = "tokens" if reader == "conllu" else "text"
+    assert all("\r" not in str(v) for v in frame[column])
+
+
+def test_cr_only_file_errors_name_the_right_line(tmp_path):
+    path = write(tmp_path, "cr.tsv", "text\tlabel\rx\t1\ry\t0\textra\r")
+    check(error_of(DataError, glue, path), f"{path}: line 3", "expected 2 tab-separated fields")
+
+
+@pytest.mark.parametrize("field", ["text", "label"])
+def test_jsonl_lone_surrogate_names_line_and_field(tmp_path, field):
+    lines = ['{"text": "fine", "label": "a"}', '{"text": "ok", "label": "b"}']
+    lines[1] = lines[1].replace('"ok"' if field == "text" else '"b"', '"x\\ud800y"')
+    path = write(tmp_path, "s.jsonl", "\n".join(lines) + "\n")
+    check(
+        error_of(DataError, run_task, path, reader="jsonl"),
+        f"{path}: line 2: field {field}",
+        "lone UTF-16 surrogate U+D800 at character 2",
+    )
+
+
+# --- labels in config and in messages ---------------------------------------------------------
+
+
+def test_yaml_yes_no_labels_say_they_became_booleans(base_params, tmp_path):
+    import yaml
+
+    labels = yaml.safe_load("labels: [no, yes]")["labels"]  # how YAML reads them: booleans
+    assert labels == [False, True]
+    message = error_of(
+        ConfigError, parse_run_config, params_with(base_params, tasks__sst2__labels=labels)
+    )
+    check(message, "tasks.sst2.labels", "label 1 is the boolean False", "quote the labels")
+
+
+def test_numeric_labels_in_config_are_accepted_as_the_data_spells_them(base_params, tmp_path):
+    config = parse_run_config(params_with(base_params, tasks__sst2__labels=[0, 1.0]))
+    assert config.tasks["sst2"].labels == ["0", "1"]
+    path = write(tmp_path, "n.jsonl", '{"text": "a", "label": 0}\n{"text": "b", "label": "1.0"}\n')
+    dev = write(tmp_path, "d.jsonl", '{"text": "c", "label": 1}\n')
+    _, _, info = run_task(path, dev, reader="jsonl", labels=[0, 1])
+    assert info["labels"] == ["0", "1"]
+
+
+def test_configured_labels_differing_only_in_case_are_refused(base_params):
+    params = params_with(base_params, tasks__sst2__labels=["Pos", "pos"])
+    check(
+        error_of(ConfigError, parse_run_config, params),
+        "tasks.sst2.labels",
+        "labels 'Pos' and 'pos' differ only in case, whitespace or the writing of a number",
+    )
+
+
+def test_label_lists_in_messages_are_capped(tmp_path):
+    # label_field points at an id column: one "class" per row.
+    rows = "".join(f"text {i},id{i}\n" for i in range(200))
+    train = write(tmp_path, "t.csv", "text,label\n" + rows)
+    dev = write(tmp_path, "d.csv", "text,label\nx,id999\n")
+    message = error_of(DataError, run_task, train, dev)
+    check(message, f"{dev}: line 2", "label 'id999' is not in the task's label set")
+    check(message, "... and 190 more (200 in all)]")
+    assert "id150" not in message and len(message) < 700
+
+
+def test_id_like_label_column_warns(tmp_path, caplog):
+    rows = "".join(f"text {i},id{i}\n" for i in range(200))
+    train = write(tmp_path, "t.csv", "text,label\n" + rows)
+    dev = write(tmp_path, "d.csv", "text,label\nx,id1\n")
+    with caplog.at_level(logging.WARNING, logger="mtl_pipeline.ingestion"):
+        run_task(train, dev)
+    check(caplog.text, "200 distinct labels in 200 training rows", "id or text column")
+
+
+def test_parquet_and_hf_errors_say_row_not_line(tmp_path):
+    import datasets
+
+    parquet = tmp_path / "p.parquet"
+    pd.DataFrame({"text": ["fine", "  "], "label": ["1", "0"]}).to_parquet(parquet)
+    message = error_of(DataError, run_task, str(parquet), reader="parquet")
+    check(message, f"{parquet}: row 2: field text: text is empty")
+    assert "line" not in message
+    pd.DataFrame({"text": ["a", "b"], "label": ["x", None]}).to_parquet(parquet)
+    check(error_of(DataError, run_task, str(parquet), reader="parquet"), "row 2: field label")
+    saved = tmp_path / "hf"
+    datasets.Dataset.from_dict({"text": ["a", ""], "label": [0, 1]}).save_to_disk(str(saved))
+    message = error_of(DataError, run_task, str(saved), reader="hf_disk")
+    check(message, f"{saved}: row 2: field text")
+    dev = tmp_path / "d.parquet"
+    pd.DataFrame({"text": ["a"], "label": ["9"]}).to_parquet(dev)
+    good = tmp_path / "g.parquet"
+    pd.DataFrame({"text": ["a", "b"], "label": ["0", "1"]}).to_parquet(good)
+    check(
+        error_of(DataError, run_task, str(good), str(dev), reader="parquet"),
+        f"{dev}: row 1: field label: label '9' is not in the task's label set",
+    )
+
+
+def test_own_data_doc_lists_only_builtin_metrics_that_fit_each_type():
+    import re
+
+    from mtl_pipeline.task_types.classification import ClassificationTask
+    from mtl_pipeline.task_types.regression import RegressionTask
+    from mtl_pipeline.task_types.tagging import TaggingTask
+
+    builtin = {m.name: m for m in BUILTIN_METRICS}
+    types = {"classification": ClassificationTask, "regression": RegressionTask}
+    types["tagging"] = TaggingTask
+    text = (REPO / "docs" / "own_data.md").read_text()
+    seen = set()
+    for line in text.splitlines():
+        row = re.match(r"\| `(classification|regression|tagging)` \|.*\| (.*) \|$", line)
+        if not row:
+            continue
+        seen.add(row[1])
+        for name in re.findall(r"`(\w+)`", row[2]):
+            assert name in builtin, f"own_data.md lists {name!r} for {row[1]}: not built in"
+            assert builtin[name].fits(types[row[1]]), f"{name!r} does not fit {row[1]}"
+    assert seen == set(types)
+
+
+def test_predict_input_reader_chosen_through_a_compression_suffix():
+    from mtl_pipeline.pipelines.predict.nodes import build_input_reader
+
+    assert isinstance(build_input_reader("new.csv.gz"), CsvReader)
+    assert isinstance(build_input_reader("new.v2.jsonl.xz"), JsonLinesReader)
+
+
+def test_column_lists_in_messages_are_capped(tmp_path):
+    header = ",".join(f"c{i}" for i in range(300))
+    path = write(tmp_path, "wide.csv", header + ",label\n" + ",".join(["x"] * 301) + "\n")
+    message = error_of(DataError, run_task, path)
+    check(message, "missing column(s) 'text'", "'c0', 'c1'", "... and 281 more (301 in all)")
+    assert "'c150'" not in message
+    dup = write(tmp_path, "dup.csv", header + ",c0\n" + ",".join(["x"] * 301) + "\n")
+    check(error_of(DataError, csv_read, dup), "duplicate column name 'c0'", "(301 in all)")
+
+
+def test_hf_binary_feature_text_is_decoded(tmp_path):
+    import datasets
+
+    features = datasets.Features(
+        {"text": datasets.Value("binary"), "label": datasets.Value("int64")}
+    )
+    saved = tmp_path / "bin"
+    datasets.Dataset.from_dict(
+        {"text": [b"caf\xc3\xa9", b"ok"], "label": [0, 1]}, features=features
+    ).save_to_disk(str(saved))
+    # Decoded by the reader itself, so predict's input path gets text as well.
+    assert HfDiskReader(NoOptions()).read(str(saved))["text"].tolist() == ["café", "ok"]
+    train, _, _ = run_task(str(saved), reader="hf_disk")
+    assert train["text_a"].tolist() == ["café", "ok"]

@@ -184,3 +184,64 @@ def test_cache_key_covers_each_input(tmp_path, tok, other_tokenizer, change):
     assert (first["input_ids"], first["labels"]) != (second["input_ids"], second["labels"])
     files = sorted(p.name for p in (tmp_path / "cache").glob("t-train-*.arrow"))
     assert len(files) == 1, files  # the stale file was pruned
+
+
+@pytest.mark.parametrize("cut", ["mid_batch", "batch_boundary"])
+def test_truncated_cache_file_is_tokenized_again_with_a_warning(tok, tmp_path, caplog, cut):
+    """A cache file cut short (full disk, interrupted copy) is derived data: it is replaced,
+    never read as if complete. Cut between two record batches it still opens, with fewer
+    rows; cut inside one, pyarrow cannot read it at all."""
+    frame = _frame()
+    cache = tmp_path / "x.arrow"
+    fresh, fresh_stats = tokenize_dataset(frame, tok, **SEQ, batch_size=64, cache_file=str(cache))
+    # Read now, as Python lists: the dataset (and a lazy column) memory-maps the file cut below.
+    fresh_ids = fresh.data.column("input_ids").to_pylist()
+    del fresh
+    if cut == "mid_batch":
+        data = cache.read_bytes()
+        cache.write_bytes(data[: len(data) // 2])
+    else:  # a complete, valid file of the first 64 rows only
+        cache.unlink()
+        tokenize_dataset(frame.iloc[:64], tok, **SEQ, batch_size=64, cache_file=str(cache))
+    with caplog.at_level("WARNING", logger="mtl_pipeline.tokenization"):
+        again, stats = tokenize_dataset(frame, tok, **SEQ, batch_size=64, cache_file=str(cache))
+    assert str(cache) in caplog.text and "truncated or corrupt" in caplog.text
+    assert again.data.column("input_ids").to_pylist() == fresh_ids and stats == fresh_stats
+    # The file was rewritten whole: the next run reuses it without a warning.
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mtl_pipeline.tokenization"):
+        tokenize_dataset(frame, tok, **SEQ, batch_size=64, cache_file=str(cache))
+    assert "truncated" not in caplog.text
+
+
+def test_truncated_feature_folder_names_the_path_and_the_fix(tmp_path):
+    """data/04_feature/<task>/<split> (the catalog's copy) cut short: the error says which
+    folder and that re-running tokenization rewrites it."""
+    import datasets
+    from kedro.io import DatasetError
+
+    from mtl_pipeline.datasets.features_dataset import TokenizedFeaturesDataset
+
+    folder = tmp_path / "04_feature" / "sst2" / "train"
+    store = TokenizedFeaturesDataset(path=str(folder))
+    store.save(datasets.Dataset.from_dict({"input_ids": [[1, 2, 3]] * 500, "row": range(500)}))
+    assert len(store.load()) == 500
+    (arrow,) = folder.glob("*.arrow")
+    arrow.write_bytes(arrow.read_bytes()[: arrow.stat().st_size // 2])
+    with pytest.raises(DatasetError) as info:
+        store.load()
+    message = str(info.value)
+    assert str(folder) in message and "truncated or corrupt" in message
+    assert f"Delete {folder}" in message and "--pipelines ingestion,tokenization" in message
+
+
+def test_catalog_reads_features_through_the_checked_dataset():
+    import yaml
+
+    from tests.conftest import REPO
+
+    catalog = yaml.safe_load((REPO / "conf" / "base" / "catalog.yml").read_text())
+    for split in ("train", "validation"):
+        assert catalog[f"{{task}}.{split}_features"]["type"] == (
+            "mtl_pipeline.datasets.features_dataset.TokenizedFeaturesDataset"
+        )

@@ -25,6 +25,8 @@ from pydantic import (
 )
 
 from mtl_pipeline.errors import ConfigError
+from mtl_pipeline.labels import LabelValueError, label_text, variant_spellings
+from mtl_pipeline.readers.base import preview_list
 
 TASK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -80,6 +82,33 @@ class TaskConfig(StrictModel):
     max_train_examples: PositiveInt | None = None
     max_eval_examples: PositiveInt | None = None
 
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_spelling(cls, labels: Any) -> Any:
+        """Numbers are labels too (``labels: [0, 1]``), spelt as the data's are
+        (``mtl_pipeline.labels.label_text``: 1, 1.0 and "1" are "1"). A boolean is refused:
+        it is YAML's reading of an unquoted yes/no/on/off/true/false."""
+        if not isinstance(labels, list):
+            return labels
+        canonical = []
+        for position, value in enumerate(labels, start=1):
+            if isinstance(value, bool):
+                raise ValueError(
+                    f"label {position} is the boolean {value}: YAML reads unquoted yes/no, "
+                    "on/off and true/false as booleans; quote the labels, e.g. "
+                    'labels: ["no", "yes"]'
+                )
+            if value is None:
+                raise ValueError(
+                    f"label {position} is null (an empty item, ~ or null in YAML); expected "
+                    "a class name (quote it if it is the word null)"
+                )
+            try:
+                canonical.append(label_text(value))
+            except LabelValueError as exc:
+                raise ValueError(f"label {position}: {exc}") from None
+        return canonical
+
     @field_validator("labels")
     @classmethod
     def _unique_labels(cls, labels: list[str] | None) -> list[str] | None:
@@ -87,7 +116,14 @@ class TaskConfig(StrictModel):
         if labels is not None:
             repeated = sorted({label for label in labels if labels.count(label) > 1})
             if repeated:
-                raise ValueError(f"expected each label once, found {repeated} more than once")
+                raise ValueError(
+                    f"expected each label once, found {preview_list(repeated)} more than once"
+                )
+            for group in variant_spellings(labels):
+                raise ValueError(
+                    f"labels {' and '.join(map(repr, group))} differ only in case, whitespace "
+                    "or the writing of a number; expected one spelling per class"
+                )
         return labels
 
     @model_validator(mode="after")
@@ -108,6 +144,9 @@ class IngestionConfig(StrictModel):
     max_train_examples: PositiveInt | None = None
     max_eval_examples: PositiveInt | None = None
     seed: int = 0
+    #: Validation inputs that repeat training inputs: ``warn`` (count and examples; the same
+    #: file or split for both is an error), ``error`` (any repeat is an error), ``allow``.
+    overlap: Literal["warn", "error", "allow"] = "warn"
 
 
 class ModelConfig(StrictModel):

@@ -17,6 +17,7 @@ survives truncation carries exactly one label, and counted in ``words_without_su
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,10 @@ import numpy as np
 import pandas as pd
 
 from mtl_pipeline.errors import DataError
+from mtl_pipeline.readers.base import preview_list
 from mtl_pipeline.task_types.base import IGNORE_INDEX
+
+logger = logging.getLogger(__name__)
 
 
 def _encode_labels_sequence(labels: list[Any], vocab: list[str]) -> list[Any]:
@@ -97,7 +101,7 @@ def tokenize_frame(
                     if tag not in index:
                         raise DataError(
                             f"row {row}: tag {tag!r} of word {word_id + 1} is not in the label "
-                            f"set {vocab}; expected one of those."
+                            f"set {preview_list(vocab)}; expected one of those."
                         )
                     row_labels.append(index[tag])
                 previous = word_id
@@ -189,8 +193,11 @@ def tokenize_dataset(
         max_length=max_length,
         per_example_stats=True,
     )
+    encoded = None
     if cache_file is not None and Path(cache_file).exists():
-        encoded = datasets.Dataset.from_file(cache_file)
+        encoded = _read_cache(cache_file, len(frame))
+    if encoded is not None:
+        pass
     elif num_proc and num_proc > 1 and len(frame) > batch_size:
         features = _features(level, vocab, "token_type_ids" in tokenizer("a"))
         encoded = _tokenize_with_map(
@@ -213,6 +220,48 @@ def tokenize_dataset(
         "tokens": int(lengths.sum()),
     }
     return encoded.remove_columns(["truncated", "dropped_words"]), stats
+
+
+#: Columns a cache file must hold (the rest depend on the tokenizer and task level).
+_CACHE_COLUMNS = ("input_ids", "labels", "length", "row", "truncated", "dropped_words")
+
+
+def _read_cache(cache_file: str, rows: int) -> Any | None:
+    """The cached dataset, or ``None`` (file removed, with a warning) if it is unreadable.
+
+    Cache files are written whole or not at all, but a full disk, a copy of the project
+    or a crash of the machine can still leave one truncated; since it is derived data, it
+    is tokenized again rather than failing the run with pyarrow's "Expected to be able to
+    read N bytes". A file cut between two record batches reads without error but with
+    fewer rows, hence the row count check.
+    """
+    import datasets
+
+    try:
+        encoded = datasets.Dataset.from_file(cache_file)
+        missing = [c for c in _CACHE_COLUMNS if c not in encoded.column_names]
+        problem = (
+            f"{len(encoded)} rows for {rows} examples"
+            if len(encoded) != rows
+            else (f"columns {missing} missing" if missing else None)
+        )
+    except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, ... for a bad file
+        problem = f"{type(exc).__name__}: {str(exc).strip().rstrip('.')}"
+    if problem is None:
+        return encoded
+    logger.warning(
+        "%s: cached tokenization is truncated or corrupt (%s); deleting it and tokenizing again.",
+        cache_file,
+        problem,
+    )
+    try:
+        Path(cache_file).unlink()
+    except OSError as exc:
+        raise DataError(
+            f"{cache_file}: cached tokenization is truncated or corrupt ({problem}) and "
+            f"cannot be deleted ({exc.strerror}); delete it by hand and re-run tokenization."
+        ) from None
+    return None
 
 
 def _features(level: str, vocab: list[str], with_type_ids: bool) -> Any:

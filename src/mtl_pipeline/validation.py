@@ -18,8 +18,23 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
         type_cls.parse_options(task.head, f"tasks.{name}.head")
         reader_cls = registry.get("reader", task.reader.name, f"tasks.{name}.reader")
         reader_cls.parse_options(task.reader.options, f"tasks.{name}.reader")
-        for metric in task.metrics:
-            registry.get("metric", metric, f"tasks.{name}.metrics")
+        for metric_name in task.metrics:
+            metric = registry.get("metric", metric_name, f"tasks.{name}.metrics")
+            fits = getattr(metric, "fits", None)
+            if fits is not None and not fits(type_cls):
+                level = getattr(type_cls, "level", "sequence")
+                kind = getattr(type_cls, "predictions", "classes")
+                suitable = [
+                    n
+                    for n in registry.names("metric")
+                    if getattr(registry.get("metric", n), "fits", lambda _: True)(type_cls)
+                ]
+                raise ConfigError(
+                    f"tasks.{name}.metrics: metric {metric_name!r} does not fit task {name!r} "
+                    f"of type {task.type!r} ({level}-level, {kind} predictions); it scores "
+                    f"{metric.fit_description()}. Metrics that fit: "
+                    f"{', '.join(suitable) or 'none'}."
+                )
     for key, kind, spec in (
         ("model.architecture", "architecture", config.model.architecture),
         ("training.loss", "loss", config.training.loss),

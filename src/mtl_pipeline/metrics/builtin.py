@@ -52,13 +52,43 @@ def _correlation(kind: str):
     return compute
 
 
+_CLASSES = frozenset({"classes"})
+_VALUES = frozenset({"values"})
+
 BUILTIN_METRICS = [
-    Metric("accuracy", _accuracy, "Fraction of exact matches."),
-    Metric("f1", _binary_f1, "Binary F1 of label id 1 (GLUE MRPC/QQP convention)."),
-    Metric("macro_f1", _macro_f1, "Unweighted mean of per-class F1."),
-    Metric("mcc", _mcc, "Matthews correlation coefficient (GLUE CoLA)."),
-    Metric("pearson", _correlation("pearson"), "Pearson correlation (GLUE STS-B)."),
-    Metric("spearman", _correlation("spearman"), "Spearman rank correlation (GLUE STS-B)."),
-    Metric("token_accuracy", _accuracy, "Accuracy over words (first sub-words) for tagging."),
-    Metric("token_macro_f1", _macro_f1, "Macro F1 over words (first sub-words) for tagging."),
+    Metric("accuracy", _accuracy, "Fraction of exact matches.", predictions=_CLASSES),
+    Metric(
+        "f1",
+        _binary_f1,
+        "Binary F1 of label id 1 (GLUE MRPC/QQP convention).",
+        predictions=_CLASSES,
+    ),
+    Metric("macro_f1", _macro_f1, "Unweighted mean of per-class F1.", predictions=_CLASSES),
+    Metric("mcc", _mcc, "Matthews correlation coefficient (GLUE CoLA).", predictions=_CLASSES),
+    Metric(
+        "pearson",
+        _correlation("pearson"),
+        "Pearson correlation (GLUE STS-B).",
+        predictions=_VALUES,
+    ),
+    Metric(
+        "spearman",
+        _correlation("spearman"),
+        "Spearman rank correlation (GLUE STS-B).",
+        predictions=_VALUES,
+    ),
+    Metric(
+        "token_accuracy",
+        _accuracy,
+        "Accuracy over words (first sub-words) for tagging.",
+        predictions=_CLASSES,
+        levels={"token"},
+    ),
+    Metric(
+        "token_macro_f1",
+        _macro_f1,
+        "Macro F1 over words (first sub-words) for tagging.",
+        predictions=_CLASSES,
+        levels={"token"},
+    ),
 ]

@@ -20,6 +20,7 @@ from mtl_pipeline.readers.base import (
     decode_utf8,
     no_rows_error,
     preview,
+    preview_list,
     read_bytes,
 )
 
@@ -59,8 +60,8 @@ class GlueTsvReader(Reader):
                 if len(opts.columns) != len(header):
                     raise DataError(
                         f"{path}: line 1: reader option `columns` names {len(opts.columns)} "
-                        f"columns {opts.columns} but the header has {len(header)} "
-                        f"{header}; expected the same number."
+                        f"columns {preview_list(opts.columns, 20)} but the header has "
+                        f"{len(header)} {preview_list(header, 20)}; expected the same number."
                     )
                 header = opts.columns
                 columns_from = "reader option `columns` (renaming the header on line 1)"

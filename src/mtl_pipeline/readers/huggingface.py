@@ -2,7 +2,8 @@
 
 A split is chosen with ``path#split`` (``data/01_raw/my_ds#train``, ``nyu-mll/glue#train``).
 The hub reader is the real code path for online use; offline it fails with a message
-saying so rather than a socket traceback.
+saying so rather than a socket traceback. Records are numbered from 1 and errors say
+"row N" (a dataset has no lines); ``binary`` features holding text are decoded as UTF-8.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from mtl_pipeline.errors import DataError
-from mtl_pipeline.readers.base import COLUMNS_FROM, ROW_COLUMN, Reader, no_rows_error
+from mtl_pipeline.readers.base import (
+    COLUMNS_FROM,
+    ROW_COLUMN,
+    ROW_UNIT,
+    Reader,
+    decode_binary_columns,
+    no_rows_error,
+)
 
 
 def _split(path: str) -> tuple[str, str | None]:
@@ -29,9 +37,15 @@ def _to_frame(dataset: object, path: str) -> pd.DataFrame:
     for column in frame.columns:  # list features come back as numpy arrays
         if hasattr(frame[column].iloc[0], "tolist") and frame[column].dtype == object:
             frame[column] = frame[column].map(lambda v: v.tolist() if hasattr(v, "tolist") else v)
+    if ROW_COLUMN in frame.columns:
+        raise DataError(
+            f"{path}: feature {ROW_COLUMN!r} is reserved for the row number; expected other "
+            "feature names."
+        )
     frame[ROW_COLUMN] = range(1, len(frame) + 1)
     frame.attrs[COLUMNS_FROM] = "the dataset's features"
-    return frame
+    frame.attrs[ROW_UNIT] = "row"
+    return decode_binary_columns(frame, path)
 
 
 class HfDiskReader(Reader):

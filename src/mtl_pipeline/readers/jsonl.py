@@ -16,6 +16,7 @@ from mtl_pipeline.readers.base import (
     COLUMNS_FROM,
     ROW_COLUMN,
     Reader,
+    check_unicode,
     decode_utf8,
     no_rows_error,
     preview,
@@ -37,6 +38,19 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
             raise _DuplicateKey(key)
         obj[key] = value
     return obj
+
+
+def _check_strings(value: object, where: str) -> None:
+    """Every string in ``value`` (nested lists and objects too) is valid Unicode."""
+    if isinstance(value, str):
+        check_unicode(value, where)
+    elif isinstance(value, list):
+        for position, item in enumerate(value, start=1):
+            _check_strings(item, f"{where}: item {position}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, where)
+            _check_strings(item, f"{where}.{key}")
 
 
 class JsonLinesReader(Reader):
@@ -70,6 +84,10 @@ class JsonLinesReader(Reader):
                     f"{path}: line {lineno}: expected a JSON object, found "
                     f"{type(obj).__name__} {preview(obj)}."
                 )
+            if "\\u" in line:  # a surrogate can only come from an escape
+                for key, value in obj.items():
+                    _check_strings(key, f"{path}: line {lineno}: key")
+                    _check_strings(value, f"{path}: line {lineno}: field {key}")
             records.append(obj)
             rows.append(lineno)
         if not records:

@@ -28,6 +28,9 @@ class TaskType(Component, ABC):
     """One kind of supervised task. Subclasses set ``name``, ``level`` and ``Options``."""
 
     level: ClassVar[Literal["sequence", "token"]] = "sequence"
+    #: What ``predict`` returns: class ids (``"classes"``) or real values (``"values"``).
+    #: Metrics declare which kinds they score (``Metric.predictions``).
+    predictions: ClassVar[Literal["classes", "values"]] = "classes"
 
     def __init__(self, options: BaseModel) -> None:
         self.options = options

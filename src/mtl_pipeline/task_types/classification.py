@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mtl_pipeline.errors import ConfigError, DataError
+from mtl_pipeline.labels import LabelValueError, label_text
 from mtl_pipeline.task_types.base import TaskType
 
 
@@ -44,17 +45,12 @@ def balanced_class_weights(counts: dict[str, int], labels: list[str]) -> list[fl
 
 
 def label_to_str(value: Any, where: str) -> str:
-    """Labels are names: ``1``, ``1.0`` and ``"1"`` in different readers all mean ``"1"``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        raise DataError(f"{where}: label is missing; expected a class label.")
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    if not text:
-        raise DataError(f"{where}: label is empty; expected a class label.")
-    return text
+    """Labels are names: ``1``, ``1.0``, ``"1.0"`` and ``"1"`` in different readers all
+    mean ``"1"`` (``mtl_pipeline.labels.label_text``); a JSON object or list is refused."""
+    try:
+        return label_text(value)
+    except LabelValueError as exc:
+        raise DataError(f"{where}: {exc}.") from None
 
 
 class ClassificationTask(TaskType):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -45,6 +46,7 @@ class RegressionTask(TaskType):
     name = "regression"
     description = "Sequence (or pair) regression; MSE on one output, mean-pooled head."
     level = "sequence"
+    predictions = "values"
     Options = RegressionOptions
 
     def __init__(self, options: Any) -> None:
@@ -70,7 +72,7 @@ class RegressionTask(TaskType):
     def _warn_out_of_range(
         self, number: float, where: str, label_range: tuple[float, float]
     ) -> None:
-        source = where.split(": line ")[0]
+        source = re.split(r": (?:line|row) ", where, maxsplit=1)[0]
         self._range_warnings[source] += 1
         count = self._range_warnings[source]
         if count <= _MAX_RANGE_WARNINGS:

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mtl_pipeline.errors import DataError
+from mtl_pipeline.labels import LabelValueError, label_text
+from mtl_pipeline.readers.base import preview
 from mtl_pipeline.task_types.base import IGNORE_INDEX, TaskType
 
 
@@ -29,9 +31,15 @@ class TaggingTask(TaskType):
             value = value.tolist()
         if not isinstance(value, list | tuple):
             raise DataError(f"{where}: expected a list of tags, found {type(value).__name__}.")
-        tags = [str(tag) for tag in value]
-        if any(not tag.strip() for tag in tags):
-            raise DataError(f"{where}: empty tag in {tags!r}.")
+        tags = []
+        for position, tag in enumerate(value, start=1):
+            try:
+                tags.append(label_text(tag))
+            except LabelValueError as exc:
+                problem = "empty tag" if str(exc).startswith("label is") else str(exc)
+                raise DataError(
+                    f"{where}: tag {position}: {problem} in {preview(value)}."
+                ) from None
         return tags
 
     def build_vocab(self, train_labels: Sequence[Any], configured: list[str] | None) -> list[str]:

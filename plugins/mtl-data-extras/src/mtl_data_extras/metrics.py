@@ -51,10 +51,12 @@ METRICS = [
         mean_absolute_error,
         "Mean absolute error (lower is better), for regression tasks.",
         higher_is_better=False,
+        predictions={"values"},
     ),
     Metric(
         "quadratic_kappa",
         quadratic_weighted_kappa,
         "Quadratic weighted Cohen's kappa for ordinal labels (Cohen 1968).",
+        predictions={"classes", "values"},
     ),
 ]

@@ -16,4 +16,11 @@ def ingest_task(
 
     cfg = parse_section(TaskConfig, task, f"tasks.{task_name}")
     ing = parse_section(IngestionConfig, ingestion, "ingestion")
-    return ingest(task_name, cfg, ing.max_train_examples, ing.max_eval_examples, ing.seed)
+    return ingest(
+        task_name,
+        cfg,
+        ing.max_train_examples,
+        ing.max_eval_examples,
+        ing.seed,
+        overlap=ing.overlap,
+    )

@@ -27,6 +27,8 @@ READER_BY_SUFFIX = {
     ".parquet": "parquet",
     ".conllu": "conllu",
 }
+#: Compression suffixes skipped when choosing the reader (``new.csv.gz`` is read as CSV).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 PREDICTION_COLUMN = "predicted"
 ROW_OUTPUT_COLUMN = "row"
 
@@ -42,7 +44,10 @@ def build_input_reader(path: str, spec: Any = None) -> Any:
     where = "predict.reader"
     if spec is None:
         base = path.partition("#")[0]
-        suffix = Path(base).suffix.lower()
+        suffixes = [s.lower() for s in Path(base).suffixes]
+        if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:  # readers decompress these
+            suffixes.pop()
+        suffix = suffixes[-1] if suffixes else ""
         if suffix in READER_BY_SUFFIX:
             spec = READER_BY_SUFFIX[suffix]
         elif Path(base).is_dir():

@@ -2,12 +2,75 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
+
+#: Where the catalog writes per-task outputs: ``<dir>/<task>/`` ({task}.metrics,
+#: {task}.predictions in conf/base/catalog.yml), relative to the project root.
+REPORTING_DIR = "data/08_reporting"
+MODEL_OUTPUT_DIR = "data/07_model_output"
+#: A folder of ``REPORTING_DIR`` holding this file is one task's report.
+TASK_REPORT_FILE = "metrics.json"
+#: Folders beside the task folders that are not tasks' (other pipelines' outputs).
+NOT_TASK_FOLDERS = frozenset({"experiments", "predictions"})
+#: Where the outputs of tasks no longer in the run are moved, inside each directory.
+REMOVED_TASKS_DIR = ".removed_tasks"
 
 
 def collect_metrics(**task_metrics: dict[str, float]) -> dict[str, dict[str, float]]:
     """``{task: {metric: value}}`` from each branch's ``<task>.metrics``."""
     return {key.partition("__")[0]: values for key, values in sorted(task_metrics.items())}
+
+
+def index_tasks(
+    metrics: dict[str, dict[str, float]], project_dir: str | None = None
+) -> dict[str, Any]:
+    """The run's task index (``data/08_reporting/tasks.json``); moves the per-task report
+    and prediction folders of tasks this run does not have to ``.removed_tasks/``.
+
+    Folders of a task dropped from the config (or not selected for this run) would
+    otherwise sit beside the current ones, with scores of an older model that read like
+    this run's. They are moved, not deleted: nothing a user might still want is lost, and
+    a later run that removes the same task again replaces the older copy. ``metrics``
+    (this run's combined scores) names the current tasks and makes the node run after
+    every task's outputs are written.
+    """
+    root = Path(project_dir) if project_dir else Path.cwd()
+    reporting, model_output = root / REPORTING_DIR, root / MODEL_OUTPUT_DIR
+    stale = sorted(
+        folder.name
+        for folder in (reporting.iterdir() if reporting.is_dir() else ())
+        if folder.is_dir()
+        and not folder.name.startswith(".")
+        and folder.name not in metrics
+        and folder.name not in NOT_TASK_FOLDERS
+        and (folder / TASK_REPORT_FILE).is_file()
+    )
+    moved: dict[str, list[str]] = {}
+    for name in stale:
+        for base in (reporting, model_output):
+            folder = base / name
+            if not folder.is_dir():
+                continue
+            target = base / REMOVED_TASKS_DIR / name
+            if target.exists():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(folder, target)
+            moved.setdefault(name, []).append(str(target.relative_to(root)))
+    if moved:
+        logger.warning(
+            "Outputs of task(s) %s, not part of this run, moved aside so that the reports "
+            "list this run's tasks only: %s.",
+            ", ".join(moved),
+            "; ".join(path for paths in moved.values() for path in paths),
+        )
+    return {"tasks": sorted(metrics), "moved_aside": moved}
 
 
 def summarize(

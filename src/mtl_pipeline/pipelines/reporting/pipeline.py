@@ -4,6 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from mtl_pipeline.pipelines.reporting.nodes import (
     collect_metrics,
+    index_tasks,
     plot_gradient_conflicts,
     plot_learning_curves,
     plot_task_mixture,
@@ -23,6 +24,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=metric_inputs,
                 outputs="metrics",
                 name="collect_metrics",
+                tags=["reporting"],
+            ),
+            Node(
+                index_tasks,
+                inputs="metrics",
+                outputs="task_index",
+                name="index_tasks",
                 tags=["reporting"],
             ),
             Node(
