@@ -17,7 +17,7 @@ from mtl_pipeline.config import TaskConfig
 from mtl_pipeline.errors import DataError
 from mtl_pipeline.readers.base import COLUMNS_FROM, ROW_COLUMN, Reader, no_rows_error, preview
 from mtl_pipeline.registry import get_registry
-from mtl_pipeline.task_types.base import TaskType
+from mtl_pipeline.task_types.base import TaskType, type_options
 
 
 def build_reader(task_name: str, cfg: TaskConfig) -> Reader:
@@ -29,7 +29,7 @@ def build_reader(task_name: str, cfg: TaskConfig) -> Reader:
 def build_task_type(task_name: str, cfg: TaskConfig) -> TaskType:
     where = f"tasks.{task_name}.type"
     cls = get_registry().get("task_type", cfg.type, where)
-    return cls(cls.parse_options(cfg.head, f"tasks.{task_name}.head"))
+    return cls(cls.parse_options(type_options(cfg.head), f"tasks.{task_name}.head"))
 
 
 def _is_missing(value: Any) -> bool:
@@ -57,6 +57,9 @@ def _text(value: Any, where: str) -> str:
 
 def standardize(raw: pd.DataFrame, path: str, cfg: TaskConfig, task_type: TaskType) -> pd.DataFrame:
     """Select and validate the task's fields from a reader's raw records."""
+    custom = task_type.standardize(raw, path, cfg)
+    if custom is not None:
+        return custom
     needed = [*cfg.text_fields, cfg.label_field]
     missing = [f for f in needed if f not in raw.columns]
     if missing:
@@ -150,7 +153,7 @@ def ingest(task_name: str, cfg: TaskConfig, max_train: int | None, max_eval: int
     dev = standardize(reader.read(cfg.validation), cfg.validation, cfg, task_type)
     train = cap_rows(train, _min(cfg.max_train_examples, max_train), seed)
     dev = cap_rows(dev, _min(cfg.max_eval_examples, max_eval), seed)
-    label_column = "tags" if task_type.level == "token" else "label"
+    label_column = task_type.label_column or ("tags" if task_type.level == "token" else "label")
     vocab = task_type.build_vocab(train[label_column].tolist(), cfg.labels)
     if len(vocab) == 1:
         # One class trains a head whose loss is always zero: a broken filter or a wrong
@@ -163,8 +166,9 @@ def ingest(task_name: str, cfg: TaskConfig, max_train: int | None, max_eval: int
             "label_field, or list every class in `labels`)."
         )
     if vocab:
-        check_labels_in_vocab(train, vocab, cfg.train, cfg.label_field, task_type.level)
-        check_labels_in_vocab(dev, vocab, cfg.validation, cfg.label_field, task_type.level)
+        for frame, path in ((train, cfg.train), (dev, cfg.validation)):
+            if not task_type.check_labels(frame, vocab, path, cfg.label_field):
+                check_labels_in_vocab(frame, vocab, path, cfg.label_field, task_type.level)
     label_info = {
         "task": task_name,
         "type": cfg.type,
@@ -174,6 +178,9 @@ def ingest(task_name: str, cfg: TaskConfig, max_train: int | None, max_eval: int
         "train_rows": len(train),
         "validation_rows": len(dev),
         "sources": {"train": cfg.train, "validation": cfg.validation, "reader": cfg.reader.name},
+        # The task type's options: tokenization of windowed or multi-sequence types uses them.
+        "head": dict(cfg.head),
+        **task_type.ingestion_info(train),
     }
     return train, dev, label_info
 

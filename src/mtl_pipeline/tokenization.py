@@ -64,12 +64,23 @@ def tokenize_frame(
     vocab: list[str],
     max_length: int,
     per_example_stats: bool = False,
+    task_type: Any = None,
 ) -> tuple[dict[str, list[Any]], dict[str, int]]:
     """Tokenize one standard table; returns (columns, stats).
 
     With ``per_example_stats`` the columns also carry ``truncated`` (bool) and
     ``dropped_words`` per example, so statistics can be recomputed from a cached dataset.
+    A ``task_type`` whose ``tokenize`` encodes its own records (choices, windows) does so.
     """
+    if task_type is not None and not frame.empty:
+        custom = task_type.tokenize(frame, tokenizer, vocab=vocab, max_length=max_length)
+        if custom is not None:
+            columns, stats = custom
+            if per_example_stats:
+                columns["dropped_words"] = [0] * len(columns["row"])
+            else:
+                columns.pop("truncated", None)
+            return columns, stats
     if frame.empty:  # the fast tokenizer fails on an empty batch; ingestion never makes one
         columns = {"input_ids": [], "labels": [], "length": [], "row": []}
         stats = {"examples": 0, "truncated": 0, "words_dropped_by_truncation": 0}
@@ -160,6 +171,7 @@ def tokenize_dataset(
     num_proc: int | None = None,
     cache_file: str | None = None,
     desc: str = "tokenizing",
+    task_type: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
     """``tokenize_frame`` in batches into an Arrow dataset: written batch by batch to
     ``cache_file`` and memory-mapped from there (so data larger than RAM streams), and
@@ -188,9 +200,18 @@ def tokenize_dataset(
         vocab=vocab,
         max_length=max_length,
         per_example_stats=True,
+        task_type=task_type,
     )
+    custom_schema = None
+    if has_own_tokenization(task_type):
+        columns, _ = encode(frame.iloc[:1])
+        custom_schema = task_type.arrow_schema(columns, vocab)
     if cache_file is not None and Path(cache_file).exists():
         encoded = datasets.Dataset.from_file(cache_file)
+    elif custom_schema is not None:
+        encoded = _tokenize_direct(
+            frame, encode, level, vocab, batch_size, cache_file, desc, schema=custom_schema
+        )
     elif num_proc and num_proc > 1 and len(frame) > batch_size:
         features = _features(level, vocab, "token_type_ids" in tokenizer("a"))
         encoded = _tokenize_with_map(
@@ -212,7 +233,17 @@ def tokenize_dataset(
         "mean_length": float(lengths.mean()),
         "tokens": int(lengths.sum()),
     }
+    if custom_schema is not None:
+        # Windowed types make several rows (windows) per record.
+        stats["records"] = int(len(np.unique(table.column("row").to_numpy())))
     return encoded.remove_columns(["truncated", "dropped_words"]), stats
+
+
+def has_own_tokenization(task_type: Any) -> bool:
+    """Whether ``task_type`` overrides ``TaskType.tokenize`` (encodes its own records)."""
+    from mtl_pipeline.task_types.base import TaskType
+
+    return task_type is not None and type(task_type).tokenize is not TaskType.tokenize
 
 
 def _features(level: str, vocab: list[str], with_type_ids: bool) -> Any:
@@ -243,6 +274,7 @@ def _tokenize_direct(
     batch_size: int,
     cache_file: str | None,
     desc: str,
+    schema: Any = None,
 ) -> Any:
     import os
 
@@ -251,7 +283,6 @@ def _tokenize_direct(
     from tqdm.auto import tqdm
 
     starts = range(0, len(frame), batch_size)
-    schema = None
     batches: list[Any] = []
     sink = writer = None
     tmp = f"{cache_file}.{uuid.uuid4().hex[:8]}.tmp" if cache_file else None
@@ -260,9 +291,9 @@ def _tokenize_direct(
             columns, _ = encode(frame.iloc[start : start + batch_size])
             if schema is None:
                 schema = _features(level, vocab, "token_type_ids" in columns).arrow_schema
-                if tmp is not None:
-                    sink = pa.OSFile(tmp, "wb")
-                    writer = pa.ipc.new_stream(sink, schema)
+            if tmp is not None and writer is None:
+                sink = pa.OSFile(tmp, "wb")
+                writer = pa.ipc.new_stream(sink, schema)
             batch = pa.RecordBatch.from_arrays(
                 [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
             )
