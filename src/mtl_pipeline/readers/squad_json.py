@@ -6,8 +6,10 @@ of ``{"text", "answer_start"}``; empty for an unanswerable v2.0 question), ``art
 the file). ``_where`` locates the question for messages (article, paragraph, question
 id), since a JSON file has no useful line numbers.
 
-Options select articles, so one file can be split deterministically by article (the only
-SQuAD split available offline is dev v1.1): ``articles: "0:38"`` keeps articles 0-37.
+Articles can be selected, so one file splits deterministically by article (the only
+SQuAD split available offline is dev v1.1): ``dev-v1.1.json#0:38`` keeps articles 0-37
+and ``dev-v1.1.json#38:`` the rest (a slice after ``#``, as ``path#split`` names a split
+for the Hugging Face readers), or the option ``articles: "0:38"`` for every split.
 """
 
 from __future__ import annotations
@@ -70,7 +72,37 @@ class SquadJsonReader(Reader):
     Options = SquadJsonOptions
 
     def read(self, path: str) -> pd.DataFrame:
-        text = decode_utf8(path, read_bytes(path, "a SQuAD JSON object with a 'data' list"))
+        source, _, fragment = path.partition("#")
+        selection = self.options.articles  # type: ignore[attr-defined]
+        if fragment:
+            if not _SLICE.match(fragment.strip()):
+                raise DataError(
+                    f"{path}: expected an article slice after '#', such as '#0:38' or '#38:', "
+                    f"found {fragment!r}."
+                )
+            if selection is not None:
+                raise DataError(
+                    f"{path}: articles are selected twice (the '#{fragment}' of the path and "
+                    f"the reader option articles: {selection!r}); keep one."
+                )
+            selection = fragment
+        records = self._records(path, source, selection)
+        return pd.DataFrame.from_records(
+            records,
+            columns=[
+                ROW_COLUMN,
+                WHERE_COLUMN,
+                "id",
+                "title",
+                "article",
+                "context",
+                "question",
+                "answers",
+            ],
+        )
+
+    def _records(self, path: str, source: str, selection: str | None) -> list[dict[str, Any]]:
+        text = decode_utf8(source, read_bytes(source, "a SQuAD JSON object with a 'data' list"))
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -81,7 +113,7 @@ class SquadJsonReader(Reader):
         articles = _field(document, "data", list, f"{path}", "a list of articles")
         records: list[dict[str, Any]] = []
         number = 0
-        for a in _article_range(self.options.articles, len(articles)):  # type: ignore[attr-defined]
+        for a in _article_range(selection, len(articles)):
             article = articles[a]
             where_a = f"{path}: article {a}"
             title = _field(article, "title", str, where_a, "the article title (a string)")
@@ -124,17 +156,4 @@ class SquadJsonReader(Reader):
                             "answers": clean,
                         }
                     )
-        frame = pd.DataFrame.from_records(
-            records,
-            columns=[
-                ROW_COLUMN,
-                WHERE_COLUMN,
-                "id",
-                "title",
-                "article",
-                "context",
-                "question",
-                "answers",
-            ],
-        )
-        return frame
+        return records

@@ -198,7 +198,7 @@ class MultiLabelTask(TaskType):
         for row_labels in frame["label"]:
             hot = [0.0] * len(vocab)
             for label in row_labels:
-                hot[index[label]] = 1.0
+                hot[index[str(label)]] = 1.0
             labels.append(hot)
         lengths = [len(ids) for ids in enc["input_ids"]]
         truncated = [

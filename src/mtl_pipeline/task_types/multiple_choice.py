@@ -182,7 +182,7 @@ class MultipleChoiceTask(TaskType):
     # --- tokenization ---------------------------------------------------------------
     def tokenize(self, frame, tokenizer, *, vocab, max_length):
         contexts = frame["context"].tolist()
-        choice_lists = frame["choices"].tolist()
+        choice_lists = [[str(c) for c in choices] for choices in frame["choices"]]
         n = len(choice_lists[0])
         first = [c for c in contexts for _ in range(n)]
         second = [choice for choices in choice_lists for choice in choices]

@@ -212,7 +212,9 @@ class SpanExtractionTask(TaskType):
         )
         sample_of = enc["overflow_to_sample_mapping"]
         rows = frame["row"].tolist()
-        answers, answer_starts = frame["answers"].tolist(), frame["answer_starts"].tolist()
+        # Lists come back from Parquet as numpy arrays.
+        answers = [[str(t) for t in a] for a in frame["answers"]]
+        answer_starts = [[int(v) for v in a] for a in frame["answer_starts"]]
         ids_out, types_out, labels, starts_out, ends_out = [], [], [], [], []
         rows_out, context_out, gold_out, qid_out = [], [], [], []
         qids = frame["id"].tolist() if "id" in frame.columns else [str(r) for r in rows]
