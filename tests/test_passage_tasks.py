@@ -428,3 +428,44 @@ def test_train_save_load_identical_predictions(passage_data, tiny_encoder_dir, t
     card = (tmp_path / "model" / "README.md").read_text()
     for name in ("qa", "emo", "copa", "span_extraction", "multi_label", "multiple_choice"):
         assert name in card
+
+
+# --- configuration time: head sharing and the architecture's say --------------------------------
+@pytest.fixture(scope="module")
+def base_params():
+    from mtl_pipeline.config_loader import ProjectConfigLoader
+    from tests.conftest import REPO
+
+    loader = ProjectConfigLoader(
+        conf_source=str(REPO / "conf"),
+        base_env="base",
+        default_run_env="local",
+        merge_strategy={"parameters": "soft"},
+    )
+    return json.loads(json.dumps(dict(loader["parameters"])))
+
+
+def test_head_sharing_is_checked_before_any_data_is_read(base_params):
+    from mtl_pipeline.validation import validate_parameters
+
+    def with_share(target, architecture=None):
+        params = json.loads(json.dumps(base_params))
+        params["tasks"]["sst2"]["head"] = {"share_with": target}
+        if architecture:
+            params["model"]["architecture"] = architecture
+        return params
+
+    validate_parameters(with_share("cola"))  # same type: accepted here
+    with pytest.raises(ConfigError, match=r"tasks\.sst2\.head\.share_with: 'nope' is not another"):
+        validate_parameters(with_share("nope"))
+    with pytest.raises(
+        ConfigError,
+        match=r"'sst2' \(classification\) cannot share the head of 'stsb' \(regression\)",
+    ):
+        validate_parameters(with_share("stsb"))
+    per_task = {"name": "per_task", "base": {"name": "hard_sharing"}}
+    with pytest.raises(
+        ConfigError,
+        match=r"architecture 'per_task' gives every task its own model, so task 'sst2' \(classification\)",
+    ):
+        validate_parameters(with_share("cola", per_task))
