@@ -158,8 +158,9 @@ def predict_frame(
     if PREDICTION_COLUMN in frame.columns:
         raise DataError(f"{source}: already has a column {PREDICTION_COLUMN!r}; rename it first.")
     level = model.tasks[task].level
-    task_type = model.architecture.task_specs[task].task_type
-    fields = task_type.input_fields(text_fields)
+    # Task types that read more columns than the texts (answer choices) say which.
+    specs = getattr(getattr(model, "architecture", None), "task_specs", {})
+    fields = specs[task].task_type.input_fields(text_fields) if task in specs else text_fields
     inputs = model_inputs(frame, fields, level, source)
     predicted = model.predict(task, inputs, batch_size=batch_size)
     out = frame.drop(columns=["_row"], errors="ignore").reset_index(drop=True)
