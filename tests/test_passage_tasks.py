@@ -422,6 +422,8 @@ def test_train_save_load_identical_predictions(passage_data, tiny_encoder_dir, t
     context = inputs["qa"][0][1]
     assert context[answer["start"] : answer["end"]] == answer["text"]
     assert math.isclose(sum(before["copa"][0]["probabilities"]), 1.0, abs_tol=1e-5)
+    assert len(before["copa"][0]["probabilities"]) == 2
+    assert len(before["swag"][0]["probabilities"]) == 4
     assert before["copa"][0]["text"] in ("It broke.", "It sang.")
     assert set(before["emo"][0]["probabilities"]) == {"joy", "anger", "fear", "neutral"}
     assert loaded.tasks["emo"].head["threshold"] == history["decisions"]["emo"]["threshold"]

@@ -253,6 +253,11 @@ class MultipleChoiceTask(TaskType):
     # --- decoding -----------------------------------------------------------------
     def decode(self, split, outputs, details=False):
         count = len(outputs)
+        if count and outputs[0].reshape(-1).shape[0] != split.group:
+            raise ValueError(
+                f"multiple_choice: {outputs[0].reshape(-1).shape[0]} scores for a record of "
+                f"{split.group} choices; expected one score per choice."
+            )
         scores = (
             np.stack([o.reshape(-1) for o in outputs]).astype(np.float64)
             if count
