@@ -427,6 +427,28 @@ def test_train_save_load_identical_predictions(passage_data, tiny_encoder_dir, t
     assert before["copa"][0]["text"] in ("It broke.", "It sang.")
     assert set(before["emo"][0]["probabilities"]) == {"joy", "anger", "fear", "neutral"}
     assert loaded.tasks["emo"].head["threshold"] == history["decisions"]["emo"]["threshold"]
+    # `kedro mtl predict` / the predict pipeline: natural outputs as columns
+    import pandas as pd
+
+    from mtl_pipeline.pipelines.predict.nodes import predict_frame
+
+    frame = pd.DataFrame(
+        {
+            "_row": [4],
+            "premise": ["The man dropped the glass."],
+            "question": ["effect"],
+            "choice1": ["It broke."],
+            "choice2": ["It sang."],
+        }
+    )
+    out = predict_frame(loaded, "copa", frame, ["premise", "question"])
+    assert out["predicted"].tolist() == [before["copa"][0]["text"]]
+    assert json.loads(out["predicted_probabilities"][0]) == before["copa"][0]["probabilities"]
+    qa = pd.DataFrame({"_row": [2], "question": [inputs["qa"][0][0]], "context": [context]})
+    out = predict_frame(loaded, "qa", qa, ["question", "context"])
+    assert out[["predicted", "predicted_start", "predicted_end"]].values.tolist() == [
+        [answer["text"], answer["start"], answer["end"]]
+    ]
     card = (tmp_path / "model" / "README.md").read_text()
     for name in ("qa", "emo", "copa", "span_extraction", "multi_label", "multiple_choice"):
         assert name in card
