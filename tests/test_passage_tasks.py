@@ -493,3 +493,14 @@ def test_head_sharing_is_checked_before_any_data_is_read(base_params):
         match=r"architecture 'per_task' gives every task its own model, so task 'sst2' \(classification\)",
     ):
         validate_parameters(with_share("cola", per_task))
+
+
+def test_question_too_long_for_the_window_names_the_record(tmp_path, tiny_encoder_dir):
+    from mtl_pipeline.encoders import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_encoder_dir))
+    path = _squad_file(
+        tmp_path, "alpha beta gamma", [{"text": "beta", "answer_start": 6}], "why " * 30
+    )
+    with pytest.raises(DataError, match=r"record 1: the question is 30 tokens; expected at most"):
+        _windows(_span_task(path), tokenizer, max_length=32)

@@ -190,9 +190,17 @@ class SpanExtractionTask(TaskType):
         stride = self.opts.doc_stride
         questions = [q.lstrip() for q in frame["question"]]
         contexts = frame["context"].tolist()
-        longest_question = max(
+        question_lengths = [
             len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]
-        )
+        ]
+        for row, length in zip(frame["row"], question_lengths, strict=True):
+            if length > max_length // 2:
+                raise DataError(
+                    f"record {row}: the question is {length} tokens; expected at most half of "
+                    f"model.max_length ({max_length // 2}) so that context fits beside it in "
+                    "each window (shorten the question or raise model.max_length)."
+                )
+        longest_question = max(question_lengths)
         room = max_length - longest_question - 3  # [CLS] q [SEP] c [SEP]
         if stride >= room:
             raise ConfigError(
