@@ -504,3 +504,33 @@ def test_question_too_long_for_the_window_names_the_record(tmp_path, tiny_encode
     )
     with pytest.raises(DataError, match=r"record 1: the question is 30 tokens; expected at most"):
         _windows(_span_task(path), tokenizer, max_length=32)
+
+
+def test_multi_label_list_column_and_delimited_names(tmp_path):
+    jsonl = tmp_path / "train.jsonl"
+    jsonl.write_text(
+        '{"text": "a", "tags": ["x", "y"]}\n{"text": "b", "tags": []}\n{"text": "c", "tags": ["z"]}\n',
+        encoding="utf-8",
+    )
+    tsv = tmp_path / "dev.tsv"
+    tsv.write_text("text\ttags\nd\ty|z\ne\tx|x\n", encoding="utf-8")
+    cfg = TaskConfig(
+        type="multi_label",
+        reader="jsonl",
+        train=str(jsonl),
+        validation=str(tsv),
+        text_fields=["text"],
+        label_field="tags",
+        metrics=["micro_f1"],
+        head={"label_delimiter": "|"},
+    )
+    # jsonl for train, TSV for validation is not one reader: read them separately.
+    from mtl_pipeline.ingestion import build_reader, standardize
+
+    task_type = build_task_type("t", cfg)
+    train = standardize(build_reader("t", cfg).read(str(jsonl)), str(jsonl), cfg, task_type)
+    assert train["label"].tolist() == [["x", "y"], [], ["z"]]
+    assert task_type.build_vocab(train["label"].tolist(), None) == ["x", "y", "z"]
+    tsv_cfg = cfg.model_copy(update={"reader": cfg.reader.model_validate("glue_tsv")})
+    dev = standardize(build_reader("t", tsv_cfg).read(str(tsv)), str(tsv), tsv_cfg, task_type)
+    assert dev["label"].tolist() == [["y", "z"], ["x"]]  # a repeated label counts once
