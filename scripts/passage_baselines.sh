@@ -19,7 +19,7 @@ run() {  # run <name> <kedro --params>
   local start=$(date +%s)
   kedro run --env passage_tasks ${params:+--params "$params"}
   echo "$(( $(date +%s) - start )) s wall, $(nproc) CPUs, params: ${params}" > "$out/$name/wall.txt"
-  cp data/08_reporting/metrics.json data/08_reporting/training_history.json "$out/$name/"
+  cp data/08_reporting/metrics.json data/07_model_output/training_history.json "$out/$name/"
 }
 
 # Multi-task: every task of conf/base + conf/passage_tasks.
