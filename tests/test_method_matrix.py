@@ -54,3 +54,69 @@ def test_trains(architecture, loss, sampler, all_task_data, tiny_encoder_dir):
     _, history = run_training(model, training, tasks, task_data)
     assert len(history["steps"]) == 2
     assert all(math.isfinite(v) for step in history["steps"] for v in step["losses"].values())
+
+
+# --- the passage-level task types (span extraction, multiple choice, multi-label) -------------
+# One run per architecture and per loss (whichever list is longer sets the count), rotating
+# the other two lists, so that every architecture and every loss trains the three types.
+STRATEGIES = ["single_task", "mtl_then_finetune", "pairwise", "stilts"]
+PASSAGE_CELLS = [
+    (
+        ARCHITECTURES[i % len(ARCHITECTURES)],
+        LOSSES[i % len(LOSSES)],
+        SAMPLERS[i % len(SAMPLERS)],
+    )
+    for i in range(max(len(ARCHITECTURES), len(LOSSES), len(SAMPLERS)))
+]
+
+
+@pytest.fixture(scope="module")
+def passage_task_data(tmp_path_factory, tiny_encoder_dir):
+    from tests.passage_data import build_passage_task_data, write_passage_files
+
+    root = write_passage_files(tmp_path_factory.mktemp("passage"))
+    return build_passage_task_data(root, tiny_encoder_dir, names=["qa", "copa", "emo"])
+
+
+def test_passage_design_covers_every_component():
+    assert {a for a, _, _ in PASSAGE_CELLS} == set(ARCHITECTURES)
+    assert {lo for _, lo, _ in PASSAGE_CELLS} == set(LOSSES)
+    assert {s for _, _, s in PASSAGE_CELLS} == set(SAMPLERS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("architecture", "loss", "sampler"), PASSAGE_CELLS)
+def test_passage_types_train(architecture, loss, sampler, passage_task_data, tiny_encoder_dir):
+    tasks, task_data = passage_task_data
+    sampler_spec: dict = {"name": sampler}
+    if sampler == "specified":
+        sampler_spec["probabilities"] = dict.fromkeys(task_data, 1.0)
+    model, training = tiny_training_params(
+        tiny_encoder_dir,
+        max_steps=2,
+        eval_every=2,
+        tasks_per_step=2,
+        loss={"name": loss},
+        sampler=sampler_spec,
+    )
+    model["architecture"] = architecture_spec(architecture, list(task_data))
+    _, history = run_training(model, training, tasks, task_data)
+    assert all(math.isfinite(v) for step in history["steps"] for v in step["losses"].values())
+    final = history["evaluations"][-1]["metrics"]
+    assert set(final["qa"]) == {"f1", "exact_match"} and set(final["emo"]) >= {"micro_f1"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_passage_types_with_every_strategy(strategy, passage_task_data, tiny_encoder_dir):
+    tasks, task_data = passage_task_data
+    extra: dict = {"strategy": strategy}
+    if strategy in ("pairwise", "stilts"):
+        extra |= {"target_task": "qa", "supporting_task": "copa"}
+        tasks = {n: tasks[n] for n in ("qa", "copa")}
+        task_data = {n: task_data[n] for n in ("qa", "copa")}
+    if strategy in ("stilts", "mtl_then_finetune"):
+        extra["finetune_steps"] = 2
+    model, training = tiny_training_params(tiny_encoder_dir, max_steps=2, eval_every=2, **extra)
+    _, history = run_training(model, training, tasks, task_data)
+    assert history

@@ -86,6 +86,7 @@ def register_readers() -> list[type]:
     from mtl_pipeline.readers.huggingface import HfDiskReader, HfHubReader
     from mtl_pipeline.readers.jsonl import JsonLinesReader
     from mtl_pipeline.readers.parquet import ParquetReader
+    from mtl_pipeline.readers.squad_json import SquadJsonReader
 
     return [
         GlueTsvReader,
@@ -95,6 +96,7 @@ def register_readers() -> list[type]:
         ConlluReader,
         HfDiskReader,
         HfHubReader,
+        SquadJsonReader,
     ]
 
 
@@ -108,7 +110,17 @@ def register_metrics() -> list:
 @hookimpl
 def register_task_types() -> list[type]:
     from mtl_pipeline.task_types.classification import ClassificationTask
+    from mtl_pipeline.task_types.multi_label import MultiLabelTask
+    from mtl_pipeline.task_types.multiple_choice import MultipleChoiceTask
     from mtl_pipeline.task_types.regression import RegressionTask
+    from mtl_pipeline.task_types.span_extraction import SpanExtractionTask
     from mtl_pipeline.task_types.tagging import TaggingTask
 
-    return [ClassificationTask, RegressionTask, TaggingTask]
+    return [
+        ClassificationTask,
+        RegressionTask,
+        TaggingTask,
+        MultiLabelTask,
+        MultipleChoiceTask,
+        SpanExtractionTask,
+    ]

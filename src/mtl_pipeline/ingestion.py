@@ -38,7 +38,7 @@ from mtl_pipeline.readers.base import (
     row_unit,
 )
 from mtl_pipeline.registry import get_registry
-from mtl_pipeline.task_types.base import TaskType
+from mtl_pipeline.task_types.base import TaskType, type_options
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def build_reader(task_name: str, cfg: TaskConfig) -> Reader:
 def build_task_type(task_name: str, cfg: TaskConfig) -> TaskType:
     where = f"tasks.{task_name}.type"
     cls = get_registry().get("task_type", cfg.type, where)
-    return cls(cls.parse_options(cfg.head, f"tasks.{task_name}.head"))
+    return cls(cls.parse_options(type_options(cfg.head), f"tasks.{task_name}.head"))
 
 
 def _is_missing(value: Any) -> bool:
@@ -96,6 +96,9 @@ def _label(value: Any, where: str) -> Any:
 
 def standardize(raw: pd.DataFrame, path: str, cfg: TaskConfig, task_type: TaskType) -> pd.DataFrame:
     """Select and validate the task's fields from a reader's raw records."""
+    custom = task_type.standardize(raw, path, cfg)
+    if custom is not None:
+        return custom
     needed = [*cfg.text_fields, cfg.label_field]
     missing = [f for f in needed if f not in raw.columns]
     if missing:
@@ -280,10 +283,18 @@ def _source_identity(path: str) -> tuple[Any, ...]:
         return ("name", os.path.normpath(base), split)
 
 
-def _input_keys(frame: pd.DataFrame, level: str) -> list[tuple[Any, ...]]:
+def _input_keys(frame: pd.DataFrame, level: str, label_column: str) -> list[tuple[Any, ...]]:
+    """Each row's inputs, hashable: tokens, the text pair, or every non-label column of a
+    task type with its own columns (question and context, premise and choices)."""
     if level == "token":
         return [tuple(tokens) for tokens in frame["tokens"]]
-    return list(zip(frame["text_a"], frame["text_b"], strict=True))
+    if {"text_a", "text_b"} <= set(frame.columns):
+        return list(zip(frame["text_a"], frame["text_b"], strict=True))
+    columns = [c for c in frame.columns if c not in {"row", label_column}]
+    return [
+        tuple(tuple(v) if isinstance(v, list | tuple) else v for v in values)
+        for values in zip(*(frame[c] for c in columns), strict=True)
+    ]
 
 
 def check_overlap(
@@ -294,6 +305,7 @@ def check_overlap(
     level: str,
     units: tuple[str, str],
     mode: str,
+    label_column: str = "label",
 ) -> dict[str, Any]:
     """Validation that repeats training inputs measures memorisation, not generalisation.
 
@@ -313,11 +325,11 @@ def check_overlap(
             "another file or split (or set ingestion.overlap: allow to evaluate on it anyway)."
         )
     train_rows: dict[tuple[Any, ...], int] = {}
-    for key, row in zip(_input_keys(train, level), train["row"], strict=True):
+    for key, row in zip(_input_keys(train, level, label_column), train["row"], strict=True):
         train_rows.setdefault(key, int(row))
     repeated = [
         (int(row), train_rows[key])
-        for key, row in zip(_input_keys(dev, level), dev["row"], strict=True)
+        for key, row in zip(_input_keys(dev, level, label_column), dev["row"], strict=True)
         if key in train_rows
     ]
     if not repeated:
@@ -367,12 +379,14 @@ def ingest(
     units = (row_unit(raw_train), row_unit(raw_dev))
     del raw_train, raw_dev
     level = task_type.level
-    label_column = "tags" if level == "token" else "label"
+    label_column = task_type.label_column or ("tags" if level == "token" else "label")
+    #: Task types with their own label format (multi-label, QA, choices) check it themselves.
+    standard_labels = task_type.label_column is None
     full_train = train
     train = cap_rows(train, _min(cfg.max_train_examples, max_train), seed)
     dev = cap_rows(dev, _min(cfg.max_eval_examples, max_eval), seed)
     vocab = task_type.build_vocab(train[label_column].tolist(), cfg.labels)
-    if vocab:
+    if vocab and standard_labels:
         check_label_spellings(
             [(full_train, cfg.train, units[0]), (dev, cfg.validation, units[1])],
             cfg.label_field,
@@ -399,13 +413,14 @@ def ingest(
             cfg.label_field,
         )
     if vocab:
-        check_labels_in_vocab(train, vocab, cfg.train, cfg.label_field, level, units[0])
-        check_labels_in_vocab(dev, vocab, cfg.validation, cfg.label_field, level, units[1])
-        if cfg.labels:
+        for frame, path, unit in ((train, cfg.train, units[0]), (dev, cfg.validation, units[1])):
+            if not task_type.check_labels(frame, vocab, path, cfg.label_field):
+                check_labels_in_vocab(frame, vocab, path, cfg.label_field, level, unit)
+        if cfg.labels and standard_labels:
             check_classes_trained(
                 vocab, full_train, train, task_name, cfg.train, cfg.label_field, level
             )
-    overlap_info = check_overlap(task_name, cfg, train, dev, level, units, overlap)
+    overlap_info = check_overlap(task_name, cfg, train, dev, level, units, overlap, label_column)
     label_info = {
         "task": task_name,
         "type": cfg.type,
@@ -416,6 +431,9 @@ def ingest(
         "validation_rows": len(dev),
         **overlap_info,
         "sources": {"train": cfg.train, "validation": cfg.validation, "reader": cfg.reader.name},
+        # The task type's options: tokenization of windowed or multi-sequence types uses them.
+        "head": dict(cfg.head),
+        **task_type.ingestion_info(train),
     }
     return train, dev, label_info
 

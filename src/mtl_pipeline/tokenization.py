@@ -68,12 +68,23 @@ def tokenize_frame(
     vocab: list[str],
     max_length: int,
     per_example_stats: bool = False,
+    task_type: Any = None,
 ) -> tuple[dict[str, list[Any]], dict[str, int]]:
     """Tokenize one standard table; returns (columns, stats).
 
     With ``per_example_stats`` the columns also carry ``truncated`` (bool) and
     ``dropped_words`` per example, so statistics can be recomputed from a cached dataset.
+    A ``task_type`` whose ``tokenize`` encodes its own records (choices, windows) does so.
     """
+    if task_type is not None and not frame.empty:
+        custom = task_type.tokenize(frame, tokenizer, vocab=vocab, max_length=max_length)
+        if custom is not None:
+            columns, stats = custom
+            if per_example_stats:
+                columns["dropped_words"] = [0] * len(columns["row"])
+            else:
+                columns.pop("truncated", None)
+            return columns, stats
     if frame.empty:  # the fast tokenizer fails on an empty batch; ingestion never makes one
         columns = {"input_ids": [], "labels": [], "length": [], "row": []}
         stats = {"examples": 0, "truncated": 0, "words_dropped_by_truncation": 0}
@@ -164,6 +175,7 @@ def tokenize_dataset(
     num_proc: int | None = None,
     cache_file: str | None = None,
     desc: str = "tokenizing",
+    task_type: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
     """``tokenize_frame`` in batches into an Arrow dataset: written batch by batch to
     ``cache_file`` and memory-mapped from there (so data larger than RAM streams), and
@@ -192,12 +204,21 @@ def tokenize_dataset(
         vocab=vocab,
         max_length=max_length,
         per_example_stats=True,
+        task_type=task_type,
     )
+    custom_schema = None
+    if has_own_tokenization(task_type):
+        columns, _ = encode(frame.iloc[:1])
+        custom_schema = task_type.arrow_schema(columns, vocab)
     encoded = None
     if cache_file is not None and Path(cache_file).exists():
-        encoded = _read_cache(cache_file, len(frame))
+        encoded = _read_cache(cache_file, len(frame), by_record=custom_schema is not None)
     if encoded is not None:
         pass
+    elif custom_schema is not None:
+        encoded = _tokenize_direct(
+            frame, encode, level, vocab, batch_size, cache_file, desc, schema=custom_schema
+        )
     elif num_proc and num_proc > 1 and len(frame) > batch_size:
         features = _features(level, vocab, "token_type_ids" in tokenizer("a"))
         encoded = _tokenize_with_map(
@@ -219,6 +240,9 @@ def tokenize_dataset(
         "mean_length": float(lengths.mean()),
         "tokens": int(lengths.sum()),
     }
+    if custom_schema is not None:
+        # Windowed types make several rows (windows) per record.
+        stats["records"] = int(len(np.unique(table.column("row").to_numpy())))
     return encoded.remove_columns(["truncated", "dropped_words"]), stats
 
 
@@ -226,23 +250,29 @@ def tokenize_dataset(
 _CACHE_COLUMNS = ("input_ids", "labels", "length", "row", "truncated", "dropped_words")
 
 
-def _read_cache(cache_file: str, rows: int) -> Any | None:
+def _read_cache(cache_file: str, rows: int, by_record: bool = False) -> Any | None:
     """The cached dataset, or ``None`` (file removed, with a warning) if it is unreadable.
 
     Cache files are written whole or not at all, but a full disk, a copy of the project
     or a crash of the machine can still leave one truncated; since it is derived data, it
     is tokenized again rather than failing the run with pyarrow's "Expected to be able to
     read N bytes". A file cut between two record batches reads without error but with
-    fewer rows, hence the row count check.
+    fewer rows, hence the row count check (``by_record``: task types that write several
+    rows per example, such as windows, are counted by their distinct ``row`` values).
     """
     import datasets
 
     try:
         encoded = datasets.Dataset.from_file(cache_file)
         missing = [c for c in _CACHE_COLUMNS if c not in encoded.column_names]
+        found = (
+            len(np.unique(encoded.data.column("row").to_numpy()))
+            if by_record and "row" in encoded.column_names
+            else len(encoded)
+        )
         problem = (
-            f"{len(encoded)} rows for {rows} examples"
-            if len(encoded) != rows
+            f"{found} rows for {rows} examples"
+            if found != rows
             else (f"columns {missing} missing" if missing else None)
         )
     except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, ... for a bad file
@@ -262,6 +292,13 @@ def _read_cache(cache_file: str, rows: int) -> Any | None:
             f"cannot be deleted ({exc.strerror}); delete it by hand and re-run tokenization."
         ) from None
     return None
+
+
+def has_own_tokenization(task_type: Any) -> bool:
+    """Whether ``task_type`` overrides ``TaskType.tokenize`` (encodes its own records)."""
+    from mtl_pipeline.task_types.base import TaskType
+
+    return task_type is not None and type(task_type).tokenize is not TaskType.tokenize
 
 
 def _features(level: str, vocab: list[str], with_type_ids: bool) -> Any:
@@ -292,6 +329,7 @@ def _tokenize_direct(
     batch_size: int,
     cache_file: str | None,
     desc: str,
+    schema: Any = None,
 ) -> Any:
     import os
 
@@ -300,7 +338,6 @@ def _tokenize_direct(
     from tqdm.auto import tqdm
 
     starts = range(0, len(frame), batch_size)
-    schema = None
     batches: list[Any] = []
     sink = writer = None
     tmp = f"{cache_file}.{uuid.uuid4().hex[:8]}.tmp" if cache_file else None
@@ -309,9 +346,9 @@ def _tokenize_direct(
             columns, _ = encode(frame.iloc[start : start + batch_size])
             if schema is None:
                 schema = _features(level, vocab, "token_type_ids" in columns).arrow_schema
-                if tmp is not None:
-                    sink = pa.OSFile(tmp, "wb")
-                    writer = pa.ipc.new_stream(sink, schema)
+            if tmp is not None and writer is None:
+                sink = pa.OSFile(tmp, "wb")
+                writer = pa.ipc.new_stream(sink, schema)
             batch = pa.RecordBatch.from_arrays(
                 [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
             )

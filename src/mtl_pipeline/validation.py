@@ -8,6 +8,7 @@ from mtl_pipeline.config import RunConfig, parse_run_config
 from mtl_pipeline.encoders import resolve_model_path
 from mtl_pipeline.errors import ConfigError
 from mtl_pipeline.registry import get_registry
+from mtl_pipeline.task_types.base import SHARE_WITH, type_options
 
 
 def validate_parameters(params: dict[str, Any]) -> RunConfig:
@@ -15,7 +16,7 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
     registry = get_registry()
     for name, task in config.tasks.items():
         type_cls = registry.get("task_type", task.type, f"tasks.{name}.type")
-        type_cls.parse_options(task.head, f"tasks.{name}.head")
+        type_cls.parse_options(type_options(task.head), f"tasks.{name}.head")
         reader_cls = registry.get("reader", task.reader.name, f"tasks.{name}.reader")
         reader_cls.parse_options(task.reader.options, f"tasks.{name}.reader")
         for metric_name in task.metrics:
@@ -60,4 +61,39 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
         check(options, list(config.tasks), encoder_config)
     if config.model.tokenizer:
         resolve_model_path(config.model.tokenizer, "model.tokenizer")
+    check_task_types(config, arch_cls)
     return config
+
+
+def check_task_types(config: RunConfig, arch_cls: Any) -> None:
+    """``head.share_with`` names another task of the same type that owns its head, and the
+    architecture accepts every task type (its ``check_task_types``), before any data is read.
+    Label sets are compared again when the model is built (they may come from the data)."""
+    from mtl_pipeline.architectures.base import TaskHeadSpec
+
+    registry = get_registry()
+    specs = []
+    for name, task in config.tasks.items():
+        type_cls = registry.get("task_type", task.type, f"tasks.{name}.type")
+        task_type = type_cls(type_cls.parse_options(type_options(task.head), f"tasks.{name}.head"))
+        target = task.head.get(SHARE_WITH)
+        if target is not None:
+            where = f"tasks.{name}.head.{SHARE_WITH}"
+            other = config.tasks.get(str(target))
+            if other is None or target == name:
+                raise ConfigError(
+                    f"{where}: {target!r} is not another task of this run; expected one of "
+                    f"{', '.join(t for t in config.tasks if t != name)}."
+                )
+            if other.type != task.type:
+                raise ConfigError(
+                    f"{where}: task {name!r} ({task.type}) cannot share the head of {target!r} "
+                    f"({other.type}); expected a task of the same type."
+                )
+            if other.head.get(SHARE_WITH) is not None:
+                raise ConfigError(
+                    f"{where}: {target!r} itself shares {other.head[SHARE_WITH]!r}'s head; name "
+                    "the task that owns the head."
+                )
+        specs.append(TaskHeadSpec(name, task_type, 0, None if target is None else str(target)))
+    arch_cls.check_task_types(specs)

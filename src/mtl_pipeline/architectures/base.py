@@ -37,6 +37,8 @@ class TaskHeadSpec:
     name: str
     task_type: TaskType
     num_outputs: int
+    #: Another task whose head this task uses (``head.share_with``); None: its own head.
+    share_with: str | None = None
 
 
 @dataclass
@@ -81,14 +83,25 @@ class Architecture(nn.Module, Component, ABC):
         any data is read. Default: nothing to check.
         """
 
+    @classmethod
+    def check_task_types(cls, tasks: list[TaskHeadSpec]) -> None:
+        """Refuse, at configuration time, tasks this architecture cannot run (a task type,
+        or head sharing), with a ``ConfigError`` naming the architecture and the task type.
+        Default: every task type works (heads get ``(hidden, mask)`` of any batch)."""
+
     def build_heads(self, hidden_size: int | None = None) -> nn.ModuleDict:
+        """One head per task; a task with ``share_with`` gets the very module of that task
+        (one set of weights, trained by both tasks' losses)."""
         size = hidden_size or self.hidden_size
-        return nn.ModuleDict(
-            {
-                name: spec.task_type.build_head(size, spec.num_outputs)
-                for name, spec in self.task_specs.items()
-            }
-        )
+        heads = {
+            name: spec.task_type.build_head(size, spec.num_outputs)
+            for name, spec in self.task_specs.items()
+            if spec.share_with is None
+        }
+        for name, spec in self.task_specs.items():
+            if spec.share_with is not None:
+                heads[name] = heads[spec.share_with]
+        return nn.ModuleDict({name: heads[name] for name in self.task_specs})
 
     @abstractmethod
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:

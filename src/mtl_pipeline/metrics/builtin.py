@@ -8,11 +8,18 @@ from mtl_pipeline.metrics.base import Metric
 
 
 def _accuracy(p: np.ndarray, r: np.ndarray) -> float:
+    if r.ndim == 2:  # multi-label: exact-set (subset) accuracy, as sklearn's accuracy_score
+        return float((p == r).all(axis=1).mean())
     return float((p == r).mean())
 
 
 def _binary_f1(p: np.ndarray, r: np.ndarray) -> float:
     from sklearn.metrics import f1_score
+
+    from mtl_pipeline.metrics.squad import is_answer_text, squad_f1
+
+    if is_answer_text(r):  # span extraction: SQuAD token F1 (metrics/squad.py)
+        return squad_f1(p, r)
 
     # GLUE's F1 (MRPC, QQP): positive class is label id 1 (the second label in the vocab).
     ids = np.union1d(p, r)
@@ -29,8 +36,29 @@ def _binary_f1(p: np.ndarray, r: np.ndarray) -> float:
 def _macro_f1(p: np.ndarray, r: np.ndarray) -> float:
     from sklearn.metrics import f1_score
 
+    if r.ndim == 2:  # multi-label indicator rows: mean of the per-label F1s
+        return f1_score(r, p, average="macro", zero_division=0.0)
     labels = np.union1d(p, r)
     return f1_score(r, p, labels=labels, average="macro", zero_division=0.0)
+
+
+def _micro_f1(p: np.ndarray, r: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    if r.ndim == 2:  # multi-label: F1 of all (example, label) decisions pooled
+        return f1_score(r, p, average="micro", zero_division=0.0)
+    return f1_score(r, p, labels=np.union1d(p, r), average="micro", zero_division=0.0)
+
+
+def _exact_match(p: np.ndarray, r: np.ndarray) -> float:
+    from mtl_pipeline.metrics.squad import is_answer_text, squad_exact_match
+
+    if not is_answer_text(r):
+        raise ValueError(
+            "metric exact_match: expected answer texts with lists of gold answers "
+            "(a span_extraction task); use accuracy for label ids."
+        )
+    return squad_exact_match(p, r)
 
 
 def _mcc(p: np.ndarray, r: np.ndarray) -> float:
@@ -54,16 +82,40 @@ def _correlation(kind: str):
 
 _CLASSES = frozenset({"classes"})
 _VALUES = frozenset({"values"})
+#: Answer texts of span extraction (SQuAD), scored against gold answer lists.
+_SPANS = frozenset({"spans"})
 
 BUILTIN_METRICS = [
-    Metric("accuracy", _accuracy, "Fraction of exact matches.", predictions=_CLASSES),
+    Metric(
+        "accuracy",
+        _accuracy,
+        "Fraction of exact matches (multi-label: of examples whose label set is exactly right).",
+        predictions=_CLASSES,
+    ),
     Metric(
         "f1",
         _binary_f1,
-        "Binary F1 of label id 1 (GLUE MRPC/QQP convention).",
+        "Binary F1 of label id 1 (GLUE MRPC/QQP convention); span extraction: SQuAD token F1.",
+        predictions=_CLASSES | _SPANS,
+    ),
+    Metric(
+        "macro_f1",
+        _macro_f1,
+        "Unweighted mean of per-class (multi-label: per-label) F1.",
         predictions=_CLASSES,
     ),
-    Metric("macro_f1", _macro_f1, "Unweighted mean of per-class F1.", predictions=_CLASSES),
+    Metric(
+        "micro_f1",
+        _micro_f1,
+        "F1 over all decisions pooled (multi-label: every label).",
+        predictions=_CLASSES,
+    ),
+    Metric(
+        "exact_match",
+        _exact_match,
+        "SQuAD exact match after answer normalization.",
+        predictions=_SPANS,
+    ),
     Metric("mcc", _mcc, "Matthews correlation coefficient (GLUE CoLA).", predictions=_CLASSES),
     Metric(
         "pearson",

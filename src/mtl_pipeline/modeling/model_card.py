@@ -97,7 +97,11 @@ def render_model_card(document: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for name, meta in tasks.items():
-        labels = ", ".join(f"`{x}`" for x in meta.get("labels") or []) or "(regression: a number)"
+        labels = ", ".join(f"`{x}`" for x in meta.get("labels") or []) or _NO_LABELS.get(
+            str(meta.get("type")), "(regression: a number)"
+        )
+        if meta.get("type") == "multiple_choice":
+            labels = f"{len(meta.get('labels') or [])} choices (index of the right one)"
         metrics = ", ".join(meta.get("metrics") or [])
         lines.append(
             f"| {name} | {meta.get('type')} | {meta.get('level')} | {labels} | {metrics} |"
@@ -204,6 +208,10 @@ def render_model_card(document: dict[str, Any]) -> str:
 
 def _is_pair(facts: dict[str, Any] | None) -> bool:
     return bool(facts) and len(facts.get("text_fields") or []) == 2
+
+
+#: The labels cell of task types without a label set.
+_NO_LABELS = {"span_extraction": "(an answer span of the context)"}
 
 
 def write_model_card(directory: str | Path, document: dict[str, Any]) -> Path:

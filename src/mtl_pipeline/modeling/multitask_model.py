@@ -76,16 +76,53 @@ def build_architecture(
     """
     from mtl_pipeline.architectures.base import TaskHeadSpec
     from mtl_pipeline.registry import get_registry
+    from mtl_pipeline.task_types.base import SHARE_WITH, type_options
 
     registry = get_registry()
     specs = []
     for name, meta in tasks.items():
         type_cls = _component(registry, "task_type", meta.type, f"tasks.{name}.type", providers)
-        task_type = type_cls(type_cls.parse_options(meta.head, f"tasks.{name}.head"))
-        specs.append(TaskHeadSpec(name, task_type, task_type.num_outputs(meta.labels)))
+        task_type = type_cls(type_cls.parse_options(type_options(meta.head), f"tasks.{name}.head"))
+        share_with = (meta.head or {}).get(SHARE_WITH)
+        if share_with is not None:
+            check_head_sharing(name, str(share_with), tasks)
+        specs.append(TaskHeadSpec(name, task_type, task_type.num_outputs(meta.labels), share_with))
     where = "model.architecture"
     cls = _component(registry, "architecture", arch_name, where, providers)
+    check = getattr(cls, "check_task_types", None)
+    if callable(check):
+        check(specs)
     return cls(encoder, specs, cls.parse_options(arch_options, where))
+
+
+def check_head_sharing(name: str, target: str, tasks: dict[str, TaskMeta]) -> None:
+    """``head.share_with``: another task of the same type and label set, not itself shared."""
+    from mtl_pipeline.errors import ConfigError
+    from mtl_pipeline.task_types.base import SHARE_WITH, type_options
+
+    where = f"tasks.{name}.head.{SHARE_WITH}"
+    if target not in tasks or target == name:
+        raise ConfigError(
+            f"{where}: {target!r} is not another task of this run; expected one of "
+            f"{', '.join(t for t in tasks if t != name)}."
+        )
+    own, other = tasks[name], tasks[target]
+    if (other.head or {}).get(SHARE_WITH) is not None:
+        raise ConfigError(
+            f"{where}: {target!r} itself shares {other.head[SHARE_WITH]!r}'s head; name the task "
+            "that owns the head."
+        )
+    if own.type != other.type or list(own.labels) != list(other.labels):
+        raise ConfigError(
+            f"{where}: task {name!r} ({own.type}, labels {own.labels}) cannot share the head of "
+            f"{target!r} ({other.type}, labels {other.labels}); expected the same task type and "
+            "the same labels in the same order."
+        )
+    if type_options(own.head) != type_options(other.head):
+        raise ConfigError(
+            f"{where}: the head options of {name!r} ({type_options(own.head)}) differ from "
+            f"{target!r}'s ({type_options(other.head)}); a shared head has one set of options."
+        )
 
 
 def _component(
@@ -235,6 +272,10 @@ class MultiTaskModel:
         if task not in self.tasks:
             raise KeyError(f"unknown task {task!r}; this model has: {', '.join(self.tasks)}")
         meta = self.tasks[task]
+        task_type = self.architecture.task_specs[task].task_type
+        custom = task_type.prediction_frame(inputs, meta.labels)
+        if custom is not None:
+            return self._predict_records(task, task_type, custom, batch_size)
         if meta.level == "token":
             frame = pd.DataFrame({"row": range(len(inputs)), "tokens": [list(x) for x in inputs]})
             frame["tags"] = [[meta.labels[0]] * len(x) for x in inputs]
@@ -276,6 +317,36 @@ class MultiTaskModel:
         if not meta.labels:
             return [float(v) for v in preds]
         return [meta.labels[int(v)] for v in preds]
+
+    def _predict_records(self, task: str, task_type: Any, frame: Any, batch_size: int) -> list[Any]:
+        """Natural outputs of a task type that decodes whole records (answers with their
+        character spans and scores, the chosen choice with its probabilities, label sets
+        with each label's probability)."""
+        from mtl_pipeline.tokenization import tokenize_frame
+        from mtl_pipeline.training.batching import TokenizedSplit
+        from mtl_pipeline.training.evaluate import predict_split
+
+        meta = self.tasks[task]
+        columns, _ = tokenize_frame(
+            frame,
+            self.tokenizer,
+            level=meta.level,
+            vocab=meta.labels,
+            max_length=int(self.config["max_length"]),
+            task_type=task_type,
+        )
+        split = TokenizedSplit.from_columns(columns, task_type.arrow_schema(columns, meta.labels))
+        details, _ = predict_split(
+            self.architecture,
+            task,
+            split,
+            batch_size=batch_size,
+            device=next(self.architecture.parameters()).device,
+            precision="fp32",
+            pad_id=self.tokenizer.pad_token_id,
+            details=True,
+        )
+        return [task_type.natural_prediction(d, meta.labels) for d in details]
 
 
 def read_model_document(source: Path) -> dict[str, Any]:

@@ -37,6 +37,17 @@ class PerTask(Architecture):
     description = "No sharing: a separate copy of a base architecture and encoder per task."
     Options = PerTaskOptions
 
+    @classmethod
+    def check_task_types(cls, tasks: list[TaskHeadSpec]) -> None:
+        shared = [spec for spec in tasks if spec.share_with is not None]
+        if shared:
+            spec = shared[0]
+            raise ConfigError(
+                f"tasks.{spec.name}.head.share_with: architecture {cls.name!r} gives every task "
+                f"its own model, so task {spec.name!r} ({spec.task_type.name}) cannot share "
+                f"{spec.share_with!r}'s head; remove share_with or use another architecture."
+            )
+
     def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: PerTaskOptions) -> None:
         super().__init__(encoder, tasks, options)
         from mtl_pipeline.registry import get_registry

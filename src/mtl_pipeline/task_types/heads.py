@@ -36,3 +36,16 @@ class TokenHead(nn.Module):
 
     def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.out(self.dropout(hidden))
+
+
+class SpanHead(nn.Module):
+    """Dropout → linear to (start, end) scores per token; padding can never be chosen."""
+
+    def __init__(self, hidden_size: int, dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, 2)
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        logits = self.out(self.dropout(hidden))
+        return logits.masked_fill(attention_mask.unsqueeze(-1) == 0, -1e4)

@@ -9,7 +9,7 @@ mega-batches, then shuffle the batches) so that padding stays small.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,9 +31,21 @@ def _flat(column: Any) -> tuple[np.ndarray, np.ndarray]:
     return values, offsets - base if base else offsets
 
 
+#: Columns every tokenized split has; any other column is kept in ``TokenizedSplit.extras``.
+_CORE_COLUMNS = ("input_ids", "token_type_ids", "labels", "length", "row")
+
+
 @dataclass
 class TokenizedSplit:
-    """One tokenized split of one task, ready for vectorized collation."""
+    """One tokenized split of one task, ready for vectorized collation.
+
+    An example is one sequence, or, for task types that encode a record as ``group``
+    sequences (one per answer choice), ``group`` consecutive sequences: ``offsets`` and
+    ``seq_lengths`` index sequences, ``lengths`` is per example (the padded cost of the
+    example: ``group`` x its longest sequence), which batching and length grouping use.
+    Labels are one value per example, one per token (tagging), or a fixed-size vector per
+    example (multi-hot label sets, answer start/end positions).
+    """
 
     ids: np.ndarray
     offsets: np.ndarray
@@ -42,6 +54,13 @@ class TokenizedSplit:
     labels: np.ndarray
     token_labels: bool
     rows: np.ndarray
+    seq_lengths: np.ndarray | None = None
+    group: int = 1
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.seq_lengths is None:
+            self.seq_lengths = self.lengths
 
     @classmethod
     def from_dataset(cls, dataset: Any) -> TokenizedSplit:
@@ -51,32 +70,74 @@ class TokenizedSplit:
         )
 
     @classmethod
-    def from_columns(cls, columns: dict[str, list[Any]]) -> TokenizedSplit:
+    def from_columns(cls, columns: dict[str, list[Any]], schema: Any = None) -> TokenizedSplit:
         """From the python lists ``tokenization.tokenize_frame`` returns."""
         import pyarrow as pa
 
-        return cls.from_table(pa.table(columns))
+        if schema is not None:
+            columns = {f.name: columns[f.name] for f in schema if f.name in columns}
+            schema = pa.schema([f for f in schema if f.name in columns])
+        return cls.from_table(pa.table(columns, schema=schema))
 
     @classmethod
     def from_table(cls, table: Any) -> TokenizedSplit:
-        ids, offsets = _flat(table.column("input_ids"))
-        type_ids = None
-        if "token_type_ids" in table.column_names:
-            type_ids, _ = _flat(table.column("token_type_ids"))
-        labels_col = table.column("labels")
         import pyarrow as pa
 
+        ids_col = table.column("input_ids")
+        group = 1
+        if pa.types.is_list(ids_col.type.value_type) or pa.types.is_large_list(
+            ids_col.type.value_type
+        ):
+            # One record = several sequences (answer choices): flatten to sequence level.
+            if isinstance(ids_col, pa.ChunkedArray):
+                ids_col = ids_col.combine_chunks()
+            counts = np.diff(np.asarray(ids_col.offsets))
+            group = int(counts[0]) if len(counts) else 1
+            if len(counts) and not (counts == group).all():
+                raise ValueError("every record must hold the same number of sequences")
+            ids_col = ids_col.flatten()
+        ids, offsets = _flat(ids_col)
+        type_ids = None
+        if "token_type_ids" in table.column_names:
+            type_col = table.column("token_type_ids")
+            if group > 1:
+                type_col = type_col.combine_chunks().flatten()
+            type_ids, _ = _flat(type_col)
+        labels_col = table.column("labels")
         token_labels = pa.types.is_list(labels_col.type) or pa.types.is_large_list(labels_col.type)
-        labels = _flat(labels_col)[0] if token_labels else labels_col.to_numpy()
+        if pa.types.is_fixed_size_list(labels_col.type):
+            size = labels_col.type.list_size
+            flat = labels_col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            labels = np.asarray(flat).reshape(-1, size)
+        else:
+            labels = _flat(labels_col)[0] if token_labels else labels_col.to_numpy()
+        seq_lengths = np.diff(offsets)
+        lengths = (
+            seq_lengths.reshape(-1, group).max(axis=1) * group
+            if group > 1 and len(seq_lengths)
+            else seq_lengths
+        )
+        extras = {n: table.column(n) for n in table.column_names if n not in _CORE_COLUMNS}
         return cls(
             ids=ids.astype(np.int64, copy=False),
             offsets=offsets,
-            lengths=np.diff(offsets),
+            lengths=lengths,
             type_ids=type_ids,
             labels=labels,
             token_labels=token_labels,
             rows=table.column("row").to_numpy(),
+            seq_lengths=seq_lengths,
+            group=group,
+            extras=extras,
         )
+
+    def extra(self, name: str) -> list[Any]:
+        """An extra column as Python values (converted once, then cached)."""
+        value = self.extras[name]
+        if not isinstance(value, list):
+            value = value.to_pylist()
+            self.extras[name] = value
+        return value
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -86,14 +147,20 @@ class TokenizedSplit:
         return int(self.lengths.sum())
 
     def collate(self, indices: np.ndarray, pad_id: int) -> dict[str, Any]:
-        """A dynamically padded batch as torch tensors on CPU."""
+        """A dynamically padded batch as torch tensors on CPU (``B x group`` sequences)."""
         import torch
 
-        lengths = self.lengths[indices]
+        indices = np.asarray(indices)
+        seqs = (
+            (indices[:, None] * self.group + np.arange(self.group)[None, :]).reshape(-1)
+            if self.group > 1
+            else indices
+        )
+        lengths = self.seq_lengths[seqs]
         width = int(lengths.max())
         positions = np.arange(width)
         mask = positions[None, :] < lengths[:, None]
-        gather = np.where(mask, self.offsets[indices][:, None] + positions[None, :], 0)
+        gather = np.where(mask, self.offsets[seqs][:, None] + positions[None, :], 0)
         batch = {
             "input_ids": torch.from_numpy(np.where(mask, self.ids[gather], pad_id)),
             "attention_mask": torch.from_numpy(mask.astype(np.int64)),

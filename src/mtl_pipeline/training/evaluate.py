@@ -25,14 +25,30 @@ def predict_split(
     pad_id: int,
     limit: int | None = None,
     flatten_tokens: bool = True,
+    details: bool = False,
 ) -> tuple[Any, Any]:
     """Predictions and references in example order.
 
     Sequence tasks: two 1-D arrays. Token tasks: with ``flatten_tokens``, two 1-D arrays
     over labelled positions (each word's first sub-word); without, per-example lists of
     (predictions, labels incl. ``IGNORE_INDEX``) for callers that map back to words.
+    Task types that decode whole records (``decodes_outputs``: answer spans over windows,
+    label sets, choices) get every example's raw logits and return what their metrics
+    take; with ``details``, their natural per-record outputs instead.
     """
     task_type = architecture.task_specs[task].task_type
+    if task_type.decodes_outputs:
+        outputs = raw_outputs(
+            architecture,
+            task,
+            split,
+            batch_size=batch_size,
+            device=device,
+            precision=precision,
+            pad_id=pad_id,
+            limit=limit,
+        )
+        return task_type.decode(split, outputs, details=details)
     was_training = architecture.training
     architecture.eval()
     count = len(split) if limit is None else min(limit, len(split))
@@ -61,6 +77,46 @@ def predict_split(
     if not flatten_tokens:
         return per_example_pred, per_example_ref
     return flatten_token_predictions(per_example_pred, per_example_ref)
+
+
+@torch.no_grad()
+def raw_outputs(
+    architecture: Any,
+    task: str,
+    split: TokenizedSplit,
+    *,
+    batch_size: int,
+    device: torch.device,
+    precision: str,
+    pad_id: int,
+    limit: int | None = None,
+) -> list[np.ndarray]:
+    """Each example's float32 logits in example order: ``(group x outputs)`` rows for
+    multi-sequence records, ``(length, outputs)`` for token-level outputs (trimmed to the
+    example's length), ``(outputs,)`` otherwise."""
+    was_training = architecture.training
+    architecture.eval()
+    count = len(split) if limit is None else min(limit, len(split))
+    outputs: list[Any] = [None] * count
+    group = split.group
+    for indices in split.eval_batches(batch_size, limit):
+        batch = split.collate(indices, pad_id)
+        batch.pop("labels")
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        with autocast(device, precision):
+            logits = architecture(task, batch).logits
+        values = logits.float().cpu().numpy()
+        if group > 1:
+            values = values.reshape(len(indices), group, *values.shape[1:])
+        for j, idx in enumerate(indices):
+            if values.ndim == 3 and group == 1:
+                values_j = values[j, : int(split.seq_lengths[idx])]
+            else:
+                values_j = values[j]
+            outputs[idx] = values_j
+    if was_training:
+        architecture.train()
+    return outputs
 
 
 def flatten_token_predictions(

@@ -27,6 +27,7 @@ from mtl_pipeline.losses.factory import build_weighting
 from mtl_pipeline.modeling.multitask_model import MultiTaskModel, TaskMeta, build_architecture
 from mtl_pipeline.registry import get_registry
 from mtl_pipeline.samplers.factory import build_sampler
+from mtl_pipeline.task_types.base import TaskType, type_options
 from mtl_pipeline.training.batching import TokenizedSplit
 from mtl_pipeline.training.checkpoint import Checkpointer
 from mtl_pipeline.training.distributed import init_from_env
@@ -49,6 +50,9 @@ def task_meta(name: str, cfg: TaskConfig, label_info: dict[str, Any]) -> TaskMet
 
         counts = label_info.get("train_summary", {}).get("counts", {})
         head["class_weights"] = balanced_class_weights(counts, list(label_info["labels"]))
+    type_cls = get_registry().get("task_type", cfg.type, f"tasks.{name}.type")
+    task_type = type_cls(type_cls.parse_options(type_options(head), f"tasks.{name}.head"))
+    head = task_type.resolve_head(head, label_info)
     return TaskMeta(
         name=name,
         type=cfg.type,
@@ -104,17 +108,30 @@ def run_fingerprint(
 
 
 def split_digest(split: TokenizedSplit) -> str:
-    """SHA-256 over every array of a tokenized split (ids, offsets, types, labels, rows)."""
+    """SHA-256 over every array of a tokenized split (ids, offsets, types, labels, rows,
+    and a task type's extra columns such as answer offsets)."""
     digest = hashlib.sha256()
-    for name in ("ids", "offsets", "type_ids", "labels", "rows"):
-        array = getattr(split, name)
+    arrays = [
+        (name, getattr(split, name))
+        for name in ("ids", "offsets", "type_ids", "labels", "rows", "seq_lengths")
+    ]
+    arrays += sorted((f"extras/{k}", v) for k, v in split.extras.items())
+    for name, array in arrays:
         digest.update(name.encode())
-        if array is not None:
+        if array is None:
+            continue
+        if isinstance(array, np.ndarray) and array.dtype != object:
             array = np.ascontiguousarray(array)
             digest.update(f"{array.dtype.str}{array.shape}".encode())
             digest.update(array.tobytes())
-    digest.update(b"token" if split.token_labels else b"sentence")
+        else:
+            digest.update(json.dumps(array, default=_jsonable, sort_keys=True).encode())
+    digest.update(f"{split.token_labels}/{split.group}".encode())
     return digest.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    return value.tolist() if isinstance(value, np.ndarray) else str(value)
 
 
 def encoder_identity(name: str) -> str:
@@ -136,6 +153,34 @@ def encoder_identity(name: str) -> str:
 
 
 _WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".h5", ".msgpack"}
+
+
+def fit_decisions(trainer: Trainer, metas: dict[str, TaskMeta]) -> dict[str, Any]:
+    """Decision settings tuned on each task's validation outputs after training (per-label
+    thresholds); applied to the trained task types and saved in the tasks' ``head``."""
+    from mtl_pipeline.training.evaluate import raw_outputs
+
+    tuned: dict[str, Any] = {}
+    for name, task in trainer.tasks.items():
+        task_type = trainer.architecture.task_specs[name].task_type
+        if type(task_type).fit_decision is TaskType.fit_decision:
+            continue
+        outputs = raw_outputs(
+            trainer.architecture,
+            name,
+            task.dev,
+            batch_size=trainer.config.eval_batch_size,
+            device=trainer.device,
+            precision=trainer.precision,
+            pad_id=trainer.pad_id,
+        )
+        update = task_type.fit_decision(task.dev, outputs)
+        if update:
+            task_type.options = task_type.options.model_copy(update=update)
+            metas[name].head.update(update)
+            tuned[name] = update
+            logger.info("%s: tuned on the validation set: %s", name, update)
+    return tuned
 
 
 def run_training(
@@ -242,6 +287,7 @@ def train_phase(
         train_cfg.sampler.name,
     )
     result = trainer.train()
+    decisions = fit_decisions(trainer, metas)
     architecture.to("cpu").eval()
     config = {
         "encoder": model_cfg.encoder,
@@ -251,5 +297,7 @@ def train_phase(
     }
     history = dict(result.history)
     history["architecture_report"] = architecture.report()
+    if decisions:
+        history["decisions"] = decisions
     history["config"] = {"model": model_cfg.model_dump(), "training": train_cfg.model_dump()}
     return MultiTaskModel(architecture, tokenizer, metas, config), history

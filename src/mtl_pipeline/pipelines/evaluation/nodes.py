@@ -43,6 +43,11 @@ def evaluate_task(
         "pad_id": trained_model.tokenizer.pad_token_id,
     }
     labels = label_info["labels"]
+    task_type = architecture.task_specs[task_name].task_type
+    if task_type.decodes_outputs:
+        return _evaluate_records(
+            task_type, architecture, task_name, split, validation_examples, metrics, labels, common
+        )
     if label_info["level"] == "token":
         # One prediction pass: per-sentence outputs for the table, flattened for metrics.
         per_pred, per_ref = predict_split(
@@ -66,4 +71,32 @@ def evaluate_task(
         scores = compute_metrics(metrics, preds, refs)
         predicted = [labels[int(v)] for v in preds] if labels else [float(v) for v in preds]
         frame = validation_examples.assign(predicted=predicted)
+    return frame, scores
+
+
+def _evaluate_records(
+    task_type: Any,
+    architecture: Any,
+    task_name: str,
+    split: Any,
+    validation_examples: pd.DataFrame,
+    metrics: dict[str, Any],
+    labels: list[str],
+    common: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Task types that decode whole records: one forward pass, decoded for the metrics and
+    for the table (one row per record, natural outputs as JSON text)."""
+    import json
+
+    from mtl_pipeline.training.evaluate import compute_metrics, raw_outputs
+
+    outputs = raw_outputs(architecture, task_name, split, **common)
+    scores = compute_metrics(metrics, *task_type.decode(split, outputs))
+    details, _ = task_type.decode(split, outputs, details=True)
+    natural = [task_type.natural_prediction(d, labels) for d in details]
+    frame = validation_examples.reset_index(drop=True).iloc[: len(natural)].copy()
+    for column in frame.columns:  # list cells (answers, choices, label sets) as JSON text
+        if frame[column].map(lambda v: isinstance(v, list | dict)).any():
+            frame[column] = frame[column].map(json.dumps)
+    frame["predicted"] = [json.dumps(n, ensure_ascii=False) for n in natural]
     return frame, scores

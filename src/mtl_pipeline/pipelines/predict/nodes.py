@@ -163,14 +163,37 @@ def predict_frame(
     if PREDICTION_COLUMN in frame.columns:
         raise DataError(f"{source}: already has a column {PREDICTION_COLUMN!r}; rename it first.")
     level = model.tasks[task].level
-    inputs = model_inputs(frame, text_fields, level, source)
+    # Task types that read more columns than the texts (answer choices) say which.
+    specs = getattr(getattr(model, "architecture", None), "task_specs", {})
+    fields = specs[task].task_type.input_fields(text_fields) if task in specs else text_fields
+    inputs = model_inputs(frame, fields, level, source)
     predicted = model.predict(task, inputs, batch_size=batch_size)
     out = frame.drop(columns=["_row"], errors="ignore").reset_index(drop=True)
     if ROW_OUTPUT_COLUMN not in out.columns and "_row" in frame.columns:
         out.insert(0, ROW_OUTPUT_COLUMN, frame["_row"].tolist())
-    out[PREDICTION_COLUMN] = predicted
+    if predicted and isinstance(predicted[0], dict):
+        add_natural_columns(out, predicted)
+    else:
+        out[PREDICTION_COLUMN] = predicted
     logger.info("Predicted %s for %d rows of %s.", task, len(out), source)
     return out
+
+
+def add_natural_columns(out: pd.DataFrame, predicted: list[dict[str, Any]]) -> None:
+    """Structured predictions as columns: the first key's value in ``predicted`` (answer
+    text, chosen choice, label list as JSON), every other key in ``predicted_<key>``
+    (lists and mappings as JSON text, so CSV and Parquet hold the same)."""
+    import json
+
+    keys = list(predicted[0])
+    for i, key in enumerate(keys):
+        column = PREDICTION_COLUMN if i == 0 else f"{PREDICTION_COLUMN}_{key}"
+        if column in out.columns:
+            raise DataError(f"input already has a column {column!r}; rename it first.")
+        values = [p.get(key) for p in predicted]
+        if any(isinstance(v, list | dict) for v in values):
+            values = [json.dumps(v, ensure_ascii=False) for v in values]
+        out[column] = values
 
 
 # --- Kedro nodes ----------------------------------------------------------------------

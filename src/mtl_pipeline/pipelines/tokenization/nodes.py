@@ -36,6 +36,7 @@ def tokenize_task(
     tok_cfg = parse_section(TokenizationConfig, tokenization, "tokenization")
     tokenizer = _tokenizer(model_cfg.tokenizer or model_cfg.encoder, model_cfg.trust_remote_code)
     cache_dir = Path(tok_cfg.cache_dir) if tok_cfg.cache_dir else None
+    task_type = task_type_from_info(label_info, task_name)
     outputs, stats = [], {"task": task_name, "max_length": model_cfg.max_length}
     for split, frame in (("train", train_examples), ("validation", validation_examples)):
         cache_file = None
@@ -44,6 +45,7 @@ def tokenize_task(
                 "level": label_info["level"],
                 "labels": label_info["labels"],
                 "max_length": model_cfg.max_length,
+                "head": label_info.get("head", {}),
             }
             fingerprint = tokenization_fingerprint(frame, tokenizer, **settings)
             cache_file = cache_dir / f"{task_name}-{split}-{fingerprint}.arrow"
@@ -66,10 +68,20 @@ def tokenize_task(
             num_proc=tok_cfg.num_proc,
             cache_file=str(cache_file) if cache_file else None,
             desc=f"tokenizing {task_name}/{split}",
+            task_type=task_type,
         )
         outputs.append(dataset)
         stats[split] = split_stats
     return outputs[0], outputs[1], stats
+
+
+def task_type_from_info(label_info: dict[str, Any], task_name: str) -> Any:
+    """The task type ``label_info`` was ingested with, with its options (``head``)."""
+    from mtl_pipeline.registry import get_registry
+    from mtl_pipeline.task_types.base import type_options
+
+    cls = get_registry().get("task_type", label_info["type"], f"tasks.{task_name}.type")
+    return cls(cls.parse_options(type_options(label_info.get("head")), f"tasks.{task_name}.head"))
 
 
 def _prune_stale(cache_dir: Path, prefix: str, keep: str) -> None:
