@@ -210,7 +210,7 @@ def _span_task(path, **head):
 
 
 def _windows(cfg, tokenizer, max_length=32):
-    train, _, info = ingest("qa", cfg, None, None, 0)
+    train, _, info = ingest("qa", cfg, None, None, 0, overlap="allow")
     task_type = build_task_type("qa", cfg)
     columns, _ = task_type.tokenize(train, tokenizer, vocab=[], max_length=max_length)
     columns["dropped_words"] = [0] * len(columns["row"])
@@ -353,7 +353,7 @@ def test_malformed_squad_json_names_article_question_and_field(tmp_path, content
     path = tmp_path / "squad.json"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(DataError, match=expected):
-        ingest("qa", _span_task(path), None, None, 0)
+        ingest("qa", _span_task(path), None, None, 0, overlap="allow")
 
 
 def test_answer_start_outside_or_at_other_text(tmp_path):
@@ -362,12 +362,12 @@ def test_answer_start_outside_or_at_other_text(tmp_path):
     with pytest.raises(
         DataError, match=r"question 'q1': field answers\[0\]: field answer_start: 40"
     ):
-        ingest("qa", _span_task(path), None, None, 0)
+        ingest("qa", _span_task(path), None, None, 0, overlap="allow")
     path = _squad_file(tmp_path, context, [{"text": "mat", "answer_start": 4}])
     with pytest.raises(
         DataError, match=r"answer_start: 4 points at 'cat', not at the answer text 'mat'"
     ):
-        ingest("qa", _span_task(path), None, None, 0)
+        ingest("qa", _span_task(path), None, None, 0, overlap="allow")
 
 
 # --- training, head sharing, save -> load --------------------------------------------------------

@@ -130,7 +130,7 @@ def test_num_proc_two_gives_identical_output(tok, tmp_path):
 def _tokenize_task(tmp_path, frame, *, tokenizer, labels, max_length):
     from mtl_pipeline.pipelines.tokenization.nodes import tokenize_task
 
-    label_info = {"level": "sequence", "labels": labels}
+    label_info = {"type": "classification", "level": "sequence", "labels": labels}
     train, _, _ = tokenize_task(
         frame,
         frame.head(5),

@@ -381,7 +381,9 @@ def ingest(
     level = task_type.level
     label_column = task_type.label_column or ("tags" if level == "token" else "label")
     #: Task types with their own label format (multi-label, QA, choices) check it themselves.
-    standard_labels = task_type.label_column is None
+    standard_labels = (
+        task_type.label_column is None and type(task_type).check_labels is TaskType.check_labels
+    )
     full_train = train
     train = cap_rows(train, _min(cfg.max_train_examples, max_train), seed)
     dev = cap_rows(dev, _min(cfg.max_eval_examples, max_eval), seed)

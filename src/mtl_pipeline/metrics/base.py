@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 #: The kinds of predictions a task type makes (``TaskType.predictions``).
-PREDICTION_KINDS = frozenset({"classes", "values"})
+PREDICTION_KINDS = frozenset({"classes", "values", "spans"})
 LEVELS = frozenset({"sequence", "token"})
 
 
