@@ -46,10 +46,40 @@ def _duplicate_key_error(conf_path: str, patterns: Any) -> ConfigError | None:
     return None
 
 
+def check_environment(conf_source: str, env: str | None, base_env: str | None) -> None:
+    """``--env NAME`` must be a directory under conf/; otherwise Kedro fails later with a
+    traceback about a missing path (or, where it is read leniently, an empty pipeline)."""
+    if not env or env == base_env:
+        return
+    root = Path(conf_source)
+    if not root.is_dir() or (root / env).is_dir():
+        return
+    available = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    raise ConfigError(
+        f"--env {env}: there is no environment {env!r} (no directory {root / env}); "
+        f"available environments: {', '.join(available) or 'none'}. An environment is a "
+        "folder under conf/ whose files override conf/base."
+    )
+
+
 class ProjectConfigLoader(OmegaConfigLoader):
-    """``OmegaConfigLoader`` whose YAML construction errors name the file."""
+    """``OmegaConfigLoader`` whose YAML construction errors name the file, which refuses an
+    environment that has no directory (naming the ones there are), and which applies the
+    run's task selection (``run.tasks``, see ``task_selection``) to ``parameters``."""
+
+    def __init__(self, conf_source: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(conf_source, *args, **kwargs)
+        check_environment(conf_source, self.env, self.base_env)
 
     def __getitem__(self, key: str) -> Any:
+        config = self._load(key)
+        if key == "parameters" and isinstance(config, dict):
+            from mtl_pipeline.task_selection import apply_task_selection
+
+            config = apply_task_selection(config)
+        return config
+
+    def _load(self, key: str) -> Any:
         try:
             return super().__getitem__(key)
         except yaml.constructor.ConstructorError as exc:
