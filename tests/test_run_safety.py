@@ -199,9 +199,12 @@ def test_own_task_in_a_new_environment_trains_alone_under_smoke_caps(tmp_path: P
     )
     params = _params("mine", conf=conf)
     assert list(params["tasks"]) == ["mine"]
-    # the smoke caps come with the run's --params (or an environment file), no conf copy
-    capped = _params("mine", conf=conf, ingestion={"max_train_examples": 200})
-    assert parse_run_config(capped).ingestion.max_train_examples == 200
+    # layered environments: base, then smoke's caps, then the user's task; no copy of conf/
+    layered = _params("smoke,mine", conf=conf, training={"seed": 7})
+    assert list(layered["tasks"]) == ["mine"]
+    assert layered["ingestion"]["max_train_examples"] == 200  # from conf/smoke
+    assert layered["training"]["max_steps"] == 12 and layered["training"]["seed"] == 7
+    assert parse_run_config(layered).model.max_length == 64
 
 
 def test_selection_leaves_params_without_one_unchanged():

@@ -64,20 +64,51 @@ def check_environment(conf_source: str, env: str | None, base_env: str | None) -
 
 class ProjectConfigLoader(OmegaConfigLoader):
     """``OmegaConfigLoader`` whose YAML construction errors name the file, which refuses an
-    environment that has no directory (naming the ones there are), and which applies the
-    run's task selection (``run.tasks``, see ``task_selection``) to ``parameters``."""
+    environment that has no directory (naming the ones there are), which applies the run's
+    task selection (``run.tasks``, see ``task_selection``) to ``parameters``, and which
+    layers environments: ``--env smoke,mine`` reads base, then smoke, then mine (each merged
+    as an environment is into base), so an environment of one's own needs no copy of
+    another's settings."""
 
     def __init__(self, conf_source: str, *args: Any, **kwargs: Any) -> None:
+        env = kwargs.get("env")
+        layers = [e.strip() for e in env.split(",")] if isinstance(env, str) and "," in env else []
+        if layers:
+            kwargs["env"] = layers[0]
+        self._layers = [layer for layer in layers[1:] if layer]  # read by __init__ (globals)
         super().__init__(conf_source, *args, **kwargs)
-        check_environment(conf_source, self.env, self.base_env)
+        for layer in [self.env, *self._layers]:
+            check_environment(conf_source, layer, self.base_env)
 
     def __getitem__(self, key: str) -> Any:
         config = self._load(key)
+        for layer in self._layers if key in self.config_patterns else ():
+            config = self._merge_layer(config, layer, key)
         if key == "parameters" and isinstance(config, dict):
             from mtl_pipeline.task_selection import apply_task_selection
 
             config = apply_task_selection(config)
         return config
+
+    def _merge_layer(self, config: Any, layer: str, key: str) -> Any:
+        """``config`` with ``layer``'s files for ``key`` merged over it (runtime params
+        included again, so ``--params`` still wins over every layer)."""
+        from kedro.config import MissingConfigException
+
+        layer_loader = OmegaConfigLoader(
+            conf_source=self.conf_source,
+            env=layer,
+            base_env=layer,
+            default_run_env=layer,
+            runtime_params=self.runtime_params,
+            config_patterns=self.config_patterns,
+            merge_strategy=self.merge_strategy,
+        )
+        try:
+            extra = layer_loader[key]
+        except MissingConfigException:  # the layer has no files for this key
+            return config
+        return self._merge_configs(config, extra, key, str(Path(self.conf_source) / layer))
 
     def _load(self, key: str) -> Any:
         try:
