@@ -246,7 +246,9 @@ def test_predict_output_format_is_checked_before_the_model_is_read(tmp_path: Pat
         "--input", str(source), "--output", str(tmp_path / "out.xlsx"), "--model", "/nowhere"
     )
     assert result.exit_code != 0
-    assert "--output" in result.output and "'.xlsx'" in result.output and ".parquet" in result.output
+    assert (
+        "--output" in result.output and "'.xlsx'" in result.output and ".parquet" in result.output
+    )
 
 
 def test_predict_missing_model_dir_names_it(tmp_path: Path):
@@ -298,4 +300,7 @@ def test_predict_pipeline_refuses_an_output_that_is_its_input(tmp_path: Path, mo
     source.write_text("sentence\ngood\n")
     with pytest.raises(ConfigError, match="is the input file"):
         load_prediction_input({"task": "sst2", "input": str(source), "output": "sst2.csv"})
-    assert load_prediction_input({"task": "sst2", "input": str(source), "output": "o.csv"}).shape[0] == 1
+    assert (
+        load_prediction_input({"task": "sst2", "input": str(source), "output": "o.csv"}).shape[0]
+        == 1
+    )

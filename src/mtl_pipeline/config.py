@@ -423,8 +423,9 @@ class RunConfig(StrictModel):
             if names != pair:
                 raise ValueError(
                     f"training.strategy {training.strategy} trains target_task and "
-                    f"supporting_task only, but run.tasks also selects "
-                    f"{', '.join(sorted(names - pair))} (evaluation needs a model for every task). "
+                    f"supporting_task only, but the run's tasks also include "
+                    f"{', '.join(sorted(names - pair))} (from run.tasks; evaluation needs a model "
+                    "for every task of the run). "
                     "Leave run.tasks unset (the strategy then selects its two tasks), or compare "
                     "strategies over all tasks with "
                     "`kedro run --pipelines ingestion,tokenization,experiments`."

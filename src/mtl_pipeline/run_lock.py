@@ -66,9 +66,8 @@ def owner_alive(info: dict[str, Any]) -> bool:
 
 
 def describe(info: dict[str, Any]) -> str:
-    return (
-        f"pid {info.get('pid')} on host {info.get('host')}, started {info.get('started')}"
-        + (f" ({info['command']})" if info.get("command") else "")
+    return f"pid {info.get('pid')} on host {info.get('host')}, started {info.get('started')}" + (
+        f" ({info['command']})" if info.get("command") else ""
     )
 
 
@@ -107,7 +106,9 @@ class RunLock:
             "host": socket.gethostname(),
             "process_start": _process_start(os.getpid()),
             "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-            "command": " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv)),
+            "command": " ".join(
+                os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv)
+            ),
         }
         for _ in range(5):
             try:
