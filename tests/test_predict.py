@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,8 +223,9 @@ def test_predict_output_equal_to_input_is_refused_and_input_kept(tmp_path: Path,
     source.write_text("sentence\ngood\n")
     before = source.read_bytes()
     (tmp_path / "link.csv").symlink_to(source)
+    os.link(source, tmp_path / "hard.csv")  # another name of the same file: only samefile sees it
     monkeypatch.chdir(tmp_path)
-    for output in (str(source), "in.csv", "./sub/../in.csv", "link.csv"):
+    for output in (str(source), "in.csv", "./sub/../in.csv", "link.csv", "hard.csv"):
         result = _predict_cli("--input", str(source), "--output", output, "--overwrite")
         assert result.exit_code != 0, output
         assert "is the input file" in result.output, result.output

@@ -85,7 +85,8 @@ def test_lock_of_a_reused_pid_is_stale(tmp_path: Path):
 def test_lock_from_another_host_is_respected(tmp_path: Path):
     path = tmp_path / LOCK_FILE
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "s"}))
+    # A pid not running here says nothing about a run on another machine.
+    path.write_text(json.dumps({"pid": _dead_pid(), "host": "elsewhere", "started": "s"}))
     with pytest.raises(RunLockedError, match="host elsewhere"):
         RunLock(tmp_path).acquire()
 

@@ -400,6 +400,8 @@ class Trainer:
         evaluations = self.history.get("evaluations") or []
         if not evaluations or evaluations[-1]["step"] != self.step:
             # Resumed from the checkpoint kept before the final evaluation: do it now.
+            if self.checkpointer is not None and self.checkpointer.keep_final:
+                self._final_checkpoint = self.checkpointer.latest()
             self._evaluate_and_select(final=True)
         if self.best_state is not None and self.best_step != self.step:
             self.architecture.load_state_dict(self.best_state)
