@@ -132,7 +132,8 @@ def test_second_kedro_run_in_one_project_is_refused(project_copy: Path, tiny_enc
             time.sleep(0.5)
         started = time.monotonic()
         second = run_kedro(project_copy, "run", "--env", "smoke", check=False, timeout=120)
-        assert time.monotonic() - started < 60
+        # Seconds on an idle machine (Kedro start-up); the bound allows for busy shared cores.
+        assert time.monotonic() - started < 90
         assert second.returncode != 0
         assert f"pid {first.pid}" in second.stdout + second.stderr
         assert first.poll() is None, "the first run goes on"

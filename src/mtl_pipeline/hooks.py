@@ -61,9 +61,10 @@ class ConfigValidationHooks:
 
 
 class RunLockHooks:
-    """One ``kedro run`` per project at a time (``run_lock``). Registered before
-    ``ConfigValidationHooks``, so it runs after validation (a typo never takes the lock);
-    released last, after every other hook's ``after_pipeline_run``."""
+    """One ``kedro run`` per project at a time (``run_lock``). Registered last, so it runs
+    first: a second run is refused before validation imports torch. Released last, after
+    every other hook's ``after_pipeline_run``; when a later ``before_pipeline_run`` hook
+    fails (Kedro then calls no error hook) the lock goes with the process (atexit)."""
 
     def __init__(self) -> None:
         self._lock: Any | None = None
