@@ -2,8 +2,8 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from mtl_pipeline.pipelines.mixing.nodes import build_task_mixture
 from mtl_pipeline.pipelines._namespacing import per_task_inputs
+from mtl_pipeline.pipelines.mixing.nodes import build_task_mixture
 from mtl_pipeline.project_tasks import task_names
 
 

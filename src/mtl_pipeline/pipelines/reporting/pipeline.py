@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from mtl_pipeline.pipelines._namespacing import per_task_inputs
 from mtl_pipeline.pipelines.reporting.nodes import (
     collect_metrics,
     plot_gradient_conflicts,
@@ -10,7 +11,6 @@ from mtl_pipeline.pipelines.reporting.nodes import (
     plot_task_weights,
     summarize,
 )
-from mtl_pipeline.pipelines._namespacing import per_task_inputs
 from mtl_pipeline.project_tasks import task_names
 
 
