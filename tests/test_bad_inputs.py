@@ -902,7 +902,7 @@ def test_missing_required_task_key(base_params):
 
 def test_no_tasks(base_params):
     params = params_with(base_params, tasks={})
-    check(error_of(ConfigError, parse_run_config, params), "tasks", "at least 1 item", "(got {})")
+    check(error_of(ConfigError, parse_run_config, params), "tasks is empty", "at least one task")
 
 
 def test_invalid_task_name_with_a_dot(base_params):

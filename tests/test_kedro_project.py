@@ -87,3 +87,12 @@ def test_viz_build_works_offline(project_copy):
     graph = json.loads(api.read_text())
     names = {node["name"] for node in graph["nodes"]}
     assert any("ingest_task" in n for n in names) and any("train_model" in n for n in names)
+
+
+def test_building_the_pipelines_gives_kedro_nothing_to_warn_about(project_copy):
+    """Per-task datasets are `<task>__<dataset>`: a '.' in a name read by a node outside that
+    namespace (mixing, training, evaluation, reporting join every task) makes Kedro warn on
+    every run."""
+    for name in ("__default__", "experiments", "predict"):
+        proc = run_kedro(project_copy, "registry", "describe", name)
+        assert "contain '.' characters" not in proc.stdout + proc.stderr, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,3 +207,102 @@ def test_predict_command(trained: Path, tmp_path: Path):
         check=False,
     )
     assert missing.returncode != 0 and "missing column(s) 'sentence'" in missing.stderr
+
+
+# --- the command never loses the input and checks the output first ------------------------
+def _predict_cli(*args: str):
+    from click.testing import CliRunner
+
+    from mtl_pipeline.commands import commands
+
+    return CliRunner().invoke(commands, ["mtl", "predict", "--task", "sst2", *args])
+
+
+def test_predict_output_equal_to_input_is_refused_and_input_kept(tmp_path: Path, monkeypatch):
+    source = tmp_path / "in.csv"
+    source.write_text("sentence\ngood\n")
+    before = source.read_bytes()
+    (tmp_path / "link.csv").symlink_to(source)
+    os.link(source, tmp_path / "hard.csv")  # another name of the same file: only samefile sees it
+    monkeypatch.chdir(tmp_path)
+    for output in (str(source), "in.csv", "./sub/../in.csv", "link.csv", "hard.csv"):
+        result = _predict_cli("--input", str(source), "--output", output, "--overwrite")
+        assert result.exit_code != 0, output
+        assert "is the input file" in result.output, result.output
+    assert source.read_bytes() == before
+
+
+def test_predict_existing_output_needs_overwrite(tmp_path: Path):
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("sentence\ngood\n")
+    target.write_text("keep me\n")
+    result = _predict_cli("--input", str(source), "--output", str(target))
+    assert result.exit_code != 0 and "already exists; pass --overwrite" in result.output
+    assert target.read_text() == "keep me\n"
+
+
+def test_predict_output_format_is_checked_before_the_model_is_read(tmp_path: Path):
+    source = tmp_path / "in.csv"
+    source.write_text("sentence\ngood\n")
+    result = _predict_cli(
+        "--input", str(source), "--output", str(tmp_path / "out.xlsx"), "--model", "/nowhere"
+    )
+    assert result.exit_code != 0
+    assert (
+        "--output" in result.output and "'.xlsx'" in result.output and ".parquet" in result.output
+    )
+
+
+def test_predict_missing_model_dir_names_it(tmp_path: Path):
+    source = tmp_path / "in.csv"
+    source.write_text("sentence\ngood\n")
+    result = _predict_cli(
+        "--input", str(source), "--output", str(tmp_path / "o.csv"), "--model", "nowhere"
+    )
+    assert result.exit_code != 0 and "--model nowhere: no such directory" in result.output
+
+
+def test_predict_cuda_without_cuda_is_a_clear_error(tmp_path: Path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    source = tmp_path / "in.csv"
+    source.write_text("sentence\ngood\n")
+    result = _predict_cli(
+        "--input", str(source), "--output", str(tmp_path / "o.csv"), "--device", "cuda"
+    )
+    assert result.exit_code != 0
+    assert "--device cuda: CUDA is not available here" in result.output
+    assert "--device cpu" in result.output
+
+
+def test_write_table_is_atomic(tmp_path: Path, monkeypatch):
+    target = tmp_path / "out.parquet"
+    write_table(pd.DataFrame({"a": [1]}), target)
+    before = target.read_bytes()
+
+    def full_disk(self, path, **kwargs):
+        Path(path).write_bytes(b"PAR1 trunc")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full_disk)
+    with pytest.raises(DataError, match="No space left on device"):
+        write_table(pd.DataFrame({"a": [2]}), target)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.parquet"]
+
+
+def test_predict_pipeline_refuses_an_output_that_is_its_input(tmp_path: Path, monkeypatch):
+    from mtl_pipeline.pipelines.predict.nodes import PREDICTIONS_DIR, load_prediction_input
+
+    monkeypatch.chdir(tmp_path)
+    PREDICTIONS_DIR.mkdir(parents=True)
+    source = PREDICTIONS_DIR / "sst2.csv"
+    source.write_text("sentence\ngood\n")
+    with pytest.raises(ConfigError, match="is the input file"):
+        load_prediction_input({"task": "sst2", "input": str(source), "output": "sst2.csv"})
+    assert (
+        load_prediction_input({"task": "sst2", "input": str(source), "output": "o.csv"}).shape[0]
+        == 1
+    )

@@ -242,7 +242,7 @@ def test_strategy_options_are_checked(training, message):
 def test_pair_strategies_need_exactly_their_two_tasks_in_the_main_pipeline(smoke_task_data):
     tasks, _ = smoke_task_data
     training = {"strategy": "stilts", "target_task": "rte", "supporting_task": "mrpc"}
-    with pytest.raises(ConfigError, match="also lists cola, sst2, stsb"):
+    with pytest.raises(ConfigError, match="also include cola, sst2, stsb"):
         parse_run_config({"tasks": tasks, "training": training})
     config = parse_run_config(
         {"tasks": {t: tasks[t] for t in ("rte", "mrpc")}, "training": training}

@@ -115,7 +115,7 @@ def test_flowchart_renders_stages_and_task_namespaces(served_site: str, tmp_path
             )
             page.wait_for_timeout(1000)
             expanded = _labels(page)
-            assert {"ingest_task", "tokenize_task", "sst2.train_features"} <= set(expanded)
+            assert {"ingest_task", "tokenize_task", "sst2__train_features"} <= set(expanded)
             assert "sst2" not in expanded, "the expanded group is drawn as its nodes"
             page.screenshot(path=str(shots / "viz_namespace_expanded.png"))
         finally:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import click
 
@@ -124,6 +126,9 @@ def groups(affinity_path: str, n_groups: int, top: int, as_json: bool) -> None:
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
 @click.option(
+    "--overwrite", is_flag=True, help="Replace OUTPUT if it exists (never the input file)."
+)
+@click.option(
     "--trust-remote-code",
     is_flag=True,
     default=False,
@@ -138,14 +143,17 @@ def predict(
     text_fields: str | None,
     batch_size: int,
     device: str,
+    overwrite: bool,
     trust_remote_code: bool,
 ) -> None:
     """Predict TASK for every row of INPUT and write the rows plus a `predicted` column.
 
     The same reading and checks as `kedro run --pipelines predict`, without a Kedro run:
-    any input and output path, any exported model directory.
+    any input and output path, any exported model directory. OUTPUT is checked (format,
+    not the input, not an existing file unless --overwrite) before anything is predicted,
+    and written atomically.
     """
-    from mtl_pipeline.errors import MTLError
+    from mtl_pipeline.errors import ConfigError, MTLError
     from mtl_pipeline.pipelines.predict.nodes import (
         check_task,
         predict_frame,
@@ -157,6 +165,14 @@ def predict(
     try:
         from mtl_pipeline.modeling.multitask_model import MultiTaskModel
 
+        check_output_path(input_path, output_path, overwrite)
+        check_device(device)
+        if not Path(model_dir).is_dir():
+            raise ConfigError(
+                f"--model {model_dir}: no such directory (resolved to {Path(model_dir).resolve()}); "
+                "expected a model directory written by `kedro run` (data/06_models/mtl_model) "
+                "or MultiTaskModel.save."
+            )
         frame = read_input(input_path, reader)
         model = MultiTaskModel.load(model_dir, device=device, trust_remote_code=trust_remote_code)
         check_task(model, task)
@@ -167,6 +183,66 @@ def predict(
     except MTLError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Wrote {len(result)} predictions for {task} to {output_path}", err=True)
+
+
+def check_output_path(input_path: str, output_path: str, overwrite: bool) -> None:
+    """Refuse, before any prediction: an unsupported output format, the input file itself
+    (compared after resolving links and relative parts, and by inode), and an existing
+    output file unless ``overwrite``."""
+    from mtl_pipeline.errors import ConfigError, DataError
+    from mtl_pipeline.pipelines.predict.table_dataset import FORMATS, check_table_path
+
+    try:
+        check_table_path(output_path)
+    except DataError as exc:  # DataError names the path; this is an option, say which
+        raise ConfigError(
+            f"--output {output_path}: unsupported format {Path(output_path).suffix!r}; expected "
+            f"one of {', '.join(FORMATS)}."
+        ) from exc
+    source, target = Path(input_path), Path(output_path)
+    same = source.resolve() == target.resolve()
+    if not same and source.exists() and target.exists():
+        try:
+            same = os.path.samefile(source, target)
+        except OSError:
+            same = False
+    if same:
+        raise ConfigError(
+            f"--output {output_path}: is the input file {input_path}; predictions never "
+            "replace the input. Choose another output path."
+        )
+    if target.is_dir():
+        raise ConfigError(f"--output {output_path}: is a directory; expected a file path.")
+    if target.exists() and not overwrite:
+        raise ConfigError(
+            f"--output {output_path}: already exists; pass --overwrite to replace it, or "
+            "choose another path."
+        )
+
+
+def check_device(device: str) -> None:
+    """``--device`` names a device this machine has (before the model is loaded)."""
+    from mtl_pipeline.config import DEVICE_PATTERN
+    from mtl_pipeline.errors import ConfigError
+
+    if device == "auto" or not DEVICE_PATTERN.match(device):
+        raise ConfigError(f"--device {device}: expected cpu, cuda, cuda:N or mps.")
+    import torch
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"--device {device}: CUDA is not available here (torch {torch.__version__}, "
+                f"CUDA build: {torch.version.cuda or 'none'}); use --device cpu."
+            )
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"--device {device}: this machine has {torch.cuda.device_count()} CUDA "
+                f"device(s) (cuda:0..cuda:{torch.cuda.device_count() - 1})."
+            )
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("--device mps: MPS is not available here; use --device cpu.")
 
 
 def _project_tasks() -> dict:

@@ -389,9 +389,39 @@ class ExperimentsConfig(StrictModel):
 # --- end issue 7 -------------------------------------------------------------------------
 
 
+class RunSelectionConfig(StrictModel):
+    """``run``: which of the configured tasks this run trains (``task_selection``).
+
+    Applied when the parameters are read, so ``tasks`` everywhere else is the selection.
+    """
+
+    tasks: list[str] | None = Field(
+        default=None,
+        description="Train only these of the configured tasks (null: all; pairwise/stilts: "
+        "their target and supporting task). On the command line: run.tasks=rte+mrpc.",
+    )
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        from mtl_pipeline.task_selection import parse_task_list
+
+        return parse_task_list(value) if isinstance(value, str) else value
+
+    @field_validator("tasks")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("is empty; expected task names, or null for every configured task")
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"expected each task once, got {value}")
+        return value
+
+
 class RunConfig(StrictModel):
     """All parameters of a run (the union of ``conf/*/parameters_*.yml``)."""
 
+    run: RunSelectionConfig = RunSelectionConfig()
     tasks: dict[str, TaskConfig] = Field(min_length=1)
     ingestion: IngestionConfig = IngestionConfig()
     model: ModelConfig = ModelConfig()
@@ -402,6 +432,16 @@ class RunConfig(StrictModel):
     tracking: TrackingConfig = TrackingConfig()  # issue 9
     predict: PredictConfig = PredictConfig()  # issue 9
     experiments: ExperimentsConfig = ExperimentsConfig()  # issue 7
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _some_tasks(cls, tasks: Any) -> Any:
+        if tasks is None or (isinstance(tasks, dict) and not tasks):
+            raise ValueError(
+                "tasks is empty; expected at least one task (name: {type, train, validation, "
+                "text_fields, label_field, metrics}), see docs/own_data.md"
+            )
+        return tasks
 
     @field_validator("tasks")
     @classmethod
@@ -418,6 +458,14 @@ class RunConfig(StrictModel):
     def _strategy_tasks(self) -> RunConfig:
         """issue 7: task names in ``training`` and ``experiments`` must be configured tasks."""
         names = set(self.tasks)
+        selected = self.run.tasks
+        if selected is not None:
+            unknown = [name for name in selected if name not in names]
+            if unknown:
+                raise ValueError(
+                    f"run.tasks: {', '.join(map(repr, unknown))} not in tasks; configured tasks: "
+                    f"{', '.join(self.tasks)}"
+                )
         training = self.training
         if training.strategy in ("pairwise", "stilts"):
             pair = {training.target_task, training.supporting_task}
@@ -430,9 +478,11 @@ class RunConfig(StrictModel):
             if names != pair:
                 raise ValueError(
                     f"training.strategy {training.strategy} trains target_task and "
-                    f"supporting_task only, but tasks also lists {', '.join(sorted(names - pair))} "
-                    "(evaluation needs a model for every task). Configure exactly these two tasks, "
-                    "or compare strategies over all tasks with "
+                    f"supporting_task only, but the run's tasks also include "
+                    f"{', '.join(sorted(names - pair))} (from run.tasks; evaluation needs a model "
+                    "for every task of the run). "
+                    "Leave run.tasks unset (the strategy then selects its two tasks), or compare "
+                    "strategies over all tasks with "
                     "`kedro run --pipelines ingestion,tokenization,experiments`."
                 )
         experiments = self.experiments

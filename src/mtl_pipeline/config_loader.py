@@ -46,10 +46,71 @@ def _duplicate_key_error(conf_path: str, patterns: Any) -> ConfigError | None:
     return None
 
 
+def check_environment(conf_source: str, env: str | None, base_env: str | None) -> None:
+    """``--env NAME`` must be a directory under conf/; otherwise Kedro fails later with a
+    traceback about a missing path (or, where it is read leniently, an empty pipeline)."""
+    if not env or env == base_env:
+        return
+    root = Path(conf_source)
+    if not root.is_dir() or (root / env).is_dir():
+        return
+    available = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    raise ConfigError(
+        f"--env {env}: there is no environment {env!r} (no directory {root / env}); "
+        f"available environments: {', '.join(available) or 'none'}. An environment is a "
+        "folder under conf/ whose files override conf/base."
+    )
+
+
 class ProjectConfigLoader(OmegaConfigLoader):
-    """``OmegaConfigLoader`` whose YAML construction errors name the file."""
+    """``OmegaConfigLoader`` whose YAML construction errors name the file, which refuses an
+    environment that has no directory (naming the ones there are), which applies the run's
+    task selection (``run.tasks``, see ``task_selection``) to ``parameters``, and which
+    layers environments: ``--env smoke,mine`` reads base, then smoke, then mine (each merged
+    as an environment is into base), so an environment of one's own needs no copy of
+    another's settings."""
+
+    def __init__(self, conf_source: str, *args: Any, **kwargs: Any) -> None:
+        env = kwargs.get("env")
+        layers = [e.strip() for e in env.split(",")] if isinstance(env, str) and "," in env else []
+        if layers:
+            kwargs["env"] = layers[0]
+        self._layers = [layer for layer in layers[1:] if layer]  # read by __init__ (globals)
+        super().__init__(conf_source, *args, **kwargs)
+        for layer in [self.env, *self._layers]:
+            check_environment(conf_source, layer, self.base_env)
 
     def __getitem__(self, key: str) -> Any:
+        config = self._load(key)
+        for layer in self._layers if key in self.config_patterns else ():
+            config = self._merge_layer(config, layer, key)
+        if key == "parameters" and isinstance(config, dict):
+            from mtl_pipeline.task_selection import apply_task_selection
+
+            config = apply_task_selection(config)
+        return config
+
+    def _merge_layer(self, config: Any, layer: str, key: str) -> Any:
+        """``config`` with ``layer``'s files for ``key`` merged over it (runtime params
+        included again, so ``--params`` still wins over every layer)."""
+        from kedro.config import MissingConfigException
+
+        layer_loader = OmegaConfigLoader(
+            conf_source=self.conf_source,
+            env=layer,
+            base_env=layer,
+            default_run_env=layer,
+            runtime_params=self.runtime_params,
+            config_patterns=self.config_patterns,
+            merge_strategy=self.merge_strategy,
+        )
+        try:
+            extra = layer_loader[key]
+        except MissingConfigException:  # the layer has no files for this key
+            return config
+        return self._merge_configs(config, extra, key, str(Path(self.conf_source) / layer))
+
+    def _load(self, key: str) -> Any:
         try:
             return super().__getitem__(key)
         except yaml.constructor.ConstructorError as exc:

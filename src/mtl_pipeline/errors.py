@@ -27,3 +27,7 @@ class UnknownComponentError(ConfigError, KeyError):
 
 class TrainingError(MTLError, RuntimeError):
     """Training cannot go on (non-finite loss, unwritable output...)."""
+
+
+class RunLockedError(MTLError, RuntimeError):
+    """Another ``kedro run`` holds this project's run lock."""

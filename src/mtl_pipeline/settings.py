@@ -2,14 +2,16 @@
 from the Kedro defaults. For further information, including these default values, see
 https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
 
-from mtl_pipeline.hooks import ConfigValidationHooks
+from mtl_pipeline.hooks import ConfigValidationHooks, RunLockHooks
 from mtl_pipeline.tracking import MlflowTrackingHooks
 
-# Instantiated project hooks. pluggy calls implementations last-registered first, so
-# ConfigValidationHooks, listed last, validates before anything else runs (a typo fails
-# in the first second, before an MLflow run is opened). MlflowTrackingHooks is a no-op
-# (mlflow not even imported) unless `tracking.mlflow.enabled` is true.
-HOOKS = (MlflowTrackingHooks(), ConfigValidationHooks())
+# Instantiated project hooks. pluggy calls implementations last-registered first:
+# RunLockHooks, listed last, refuses a second `kedro run` in the same project at once
+# (data/.kedro_run.lock), before anything is imported or read; ConfigValidationHooks then
+# validates (a typo fails in the first seconds, before an MLflow run is opened).
+# MlflowTrackingHooks is a no-op (mlflow not even imported) unless
+# `tracking.mlflow.enabled` is true.
+HOOKS = (MlflowTrackingHooks(), ConfigValidationHooks(), RunLockHooks())
 
 # Kedro's OmegaConfigLoader, but a key repeated in one YAML file is reported with the file
 # name (OmegaConf alone says `in "<file>"`).

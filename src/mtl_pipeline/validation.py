@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from mtl_pipeline.config import RunConfig, parse_run_config
@@ -10,9 +11,71 @@ from mtl_pipeline.errors import ConfigError
 from mtl_pipeline.registry import get_registry
 from mtl_pipeline.task_types.base import SHARE_WITH, type_options
 
+#: Task names used by the pipelines themselves (the experiments grid's joint runs).
+PIPELINE_RESERVED_TASK_NAMES = frozenset({"mtl_all"})
+
+
+def reserved_task_names() -> list[str]:
+    """Names a task may not have. Task heads (and per-task gates, adapters, columns...) live
+    in ``nn.ModuleDict``/``nn.ParameterDict`` keyed by task name, and torch refuses a key
+    that is an attribute of the container (``training``, ``forward``, ``keys``...): such a
+    task would pass ingestion and tokenization and fail when the model is built."""
+    from torch import nn
+
+    attributes = set(dir(nn.ModuleDict())) | set(dir(nn.ParameterDict()))
+    return sorted({n for n in attributes if not n.startswith("_")} | PIPELINE_RESERVED_TASK_NAMES)
+
+
+def check_task_names(names: list[str]) -> None:
+    reserved = reserved_task_names()
+    clashes = [name for name in names if name in reserved]
+    if clashes:
+        raise ConfigError(
+            f"tasks: {', '.join(map(repr, clashes))} cannot be a task name: it is an attribute "
+            "of the torch module that holds the task heads (or a name the pipelines use). "
+            f"Rename the task; reserved names: {', '.join(reserved)}."
+        )
+
+
+#: Encoder families whose position ids start after the padding index (RoBERTa-style), so
+#: ``max_position_embeddings`` counts ``pad_token_id + 1`` positions no token can use.
+_PADDING_OFFSET_TYPES = frozenset(
+    {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "ibert", "data2vec-text", "mpnet"}
+    | {"longformer", "markuplm", "roberta-prelayernorm", "xmod", "lilt", "luke", "mluke"}
+)
+
+
+def encoder_max_positions(encoder_config: Any) -> int | None:
+    """The longest input the encoder's position embeddings cover, or ``None`` when it has
+    no absolute limit (relative or rotary positions only)."""
+    limit = getattr(encoder_config, "max_position_embeddings", None)
+    if not isinstance(limit, int) or limit <= 0:
+        return None
+    if getattr(encoder_config, "position_biased_input", True) is False:  # DeBERTa-v2/v3
+        return None
+    if getattr(encoder_config, "model_type", None) in _PADDING_OFFSET_TYPES:
+        pad = getattr(encoder_config, "pad_token_id", None)
+        limit -= (pad if isinstance(pad, int) else 1) + 1
+    return limit
+
+
+def check_max_length(config: RunConfig, encoder_config: Any) -> None:
+    """``model.max_length`` above the encoder's positions trains on short batches and then
+    fails on the first long one (often in the last evaluation): refuse it up front."""
+    limit = encoder_max_positions(encoder_config)
+    if limit is not None and config.model.max_length > limit:
+        raise ConfigError(
+            f"model.max_length: {config.model.max_length} exceeds the encoder's limit of "
+            f"{limit} positions ({config.model.encoder}: max_position_embeddings="
+            f"{encoder_config.max_position_embeddings}); expected at most {limit}."
+        )
+
 
 def validate_parameters(params: dict[str, Any]) -> RunConfig:
-    config = parse_run_config(params)
+    from mtl_pipeline.task_selection import apply_task_selection
+
+    config = parse_run_config(apply_task_selection(params))
+    check_task_names(list(config.tasks))
     registry = get_registry()
     for name, task in config.tasks.items():
         type_cls = registry.get("task_type", task.type, f"tasks.{name}.type")
@@ -48,16 +111,21 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
             f"training.tasks_per_step: {config.training.tasks_per_step} exceeds the number of tasks "
             f"({len(config.tasks)}); expected at most {len(config.tasks)}."
         )
-    resolve_model_path(config.model.encoder, "model.encoder")
+    location = resolve_model_path(config.model.encoder, "model.encoder")
     arch_cls = registry.get("architecture", config.model.architecture.name, "model.architecture")
     check = getattr(arch_cls, "check_options", None)
-    if check is not None:
+    # The encoder's config.json only (no weights): a local folder or installed package is
+    # read here; a hub id that is not cached is left to training to report.
+    encoder_config = None
+    if check is not None or Path(location).is_dir():
         from mtl_pipeline.encoders import load_encoder_config
 
-        options = arch_cls.parse_options(config.model.architecture.options, "model.architecture")
         encoder_config = load_encoder_config(
             config.model.encoder, trust_remote_code=config.model.trust_remote_code
         )
+        check_max_length(config, encoder_config)
+    if check is not None:
+        options = arch_cls.parse_options(config.model.architecture.options, "model.architecture")
         check(options, list(config.tasks), encoder_config)
     if config.model.tokenizer:
         resolve_model_path(config.model.tokenizer, "model.tokenizer")

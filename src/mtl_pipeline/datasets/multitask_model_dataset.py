@@ -28,7 +28,17 @@ class MultiTaskModelDataset(AbstractDataset):
         return MultiTaskModel.load(str(self._path), **self._load_args)
 
     def save(self, model: Any) -> None:
-        model.save(str(self._path))
+        from mtl_pipeline.errors import TrainingError
+
+        try:
+            model.save(str(self._path))
+        except OSError as exc:
+            raise TrainingError(
+                f"{self._path}: could not save the trained model: {exc.strerror or exc}. Any "
+                "earlier model there is unchanged, and the trained weights are kept in the final "
+                "checkpoint under training.checkpoint_dir: free disk space and run `kedro run` "
+                "again with the same configuration; it resumes there and only evaluates and saves."
+            ) from exc
 
     def _exists(self) -> bool:
         return (Path(self._path) / "mtl_model.json").exists()

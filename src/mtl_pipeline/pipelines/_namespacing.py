@@ -14,9 +14,21 @@ def bind_task(func: Callable[..., Any], task: str) -> Callable[..., Any]:
     return bound
 
 
+#: Separates task and dataset in a per-task dataset name (``sst2__label_info``). Not '.':
+#: Kedro reserves it for namespaces and warns when a node outside the task's namespace
+#: (every node that joins the tasks) reads such a name.
+TASK_DATASET_SEP = "__"
+
+
+def task_dataset(task: str, dataset: str) -> str:
+    """The catalog name of one task's dataset (``conf/base/catalog.yml`` factories)."""
+    return f"{task}{TASK_DATASET_SEP}{dataset}"
+
+
 def per_task_inputs(tasks: list[str], datasets: tuple[str, ...]) -> dict[str, str]:
-    """``{"<task>__<dataset>": "<task>.<dataset>"}`` for nodes that join every branch."""
-    return {f"{t}__{d}": f"{t}.{d}" for t in tasks for d in datasets}
+    """``{"<task>__<dataset>": "<task>__<dataset>"}`` for nodes that join every branch
+    (keyword argument and catalog name coincide)."""
+    return {task_dataset(t, d): task_dataset(t, d) for t in tasks for d in datasets}
 
 
 def group_per_task(tasks: list[str], kwargs: dict[str, Any]) -> dict[str, dict[str, Any]]:

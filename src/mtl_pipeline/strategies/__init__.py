@@ -31,7 +31,12 @@ __all__ = [
 
 
 def run_strategy(
-    model_cfg: Any, train_cfg: Any, task_cfgs: dict[str, Any], task_data: dict[str, Any]
+    model_cfg: Any,
+    train_cfg: Any,
+    task_cfgs: dict[str, Any],
+    task_data: dict[str, Any],
+    *,
+    keep_final_checkpoint: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """Run ``train_cfg.strategy`` and package the result as ``run_training`` returns it:
     ``(MultiTaskModel, history)``."""
@@ -43,6 +48,8 @@ def run_strategy(
             raise ConfigError(
                 f"training.{key}: {task!r} is not among the tasks ({', '.join(task_data)})"
             )
-    ctx = StrategyContext(model_cfg, train_cfg, task_cfgs, task_data)
+    ctx = StrategyContext(
+        model_cfg, train_cfg, task_cfgs, task_data, keep_final_checkpoints=keep_final_checkpoint
+    )
     result = STRATEGIES[train_cfg.strategy]().run(ctx)
     return package(result, ctx)

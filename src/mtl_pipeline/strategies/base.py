@@ -72,6 +72,8 @@ class StrategyContext:
     #: Evaluations per phase; None keeps ``training.eval_every`` (the experiments grid sets it
     #: because its phases have different lengths).
     evaluations: int | None = None
+    #: Each phase keeps its last-step checkpoint for the caller (``run_training``).
+    keep_final_checkpoints: bool = False
 
     @property
     def tasks(self) -> list[str]:
@@ -122,6 +124,7 @@ class StrategyContext:
             init=_init if init is not None else None,
             selection_tasks=selection,
             fingerprint_extra=_digest(source.identity()) if source is not None else "",
+            keep_final_checkpoint=self.keep_final_checkpoints,
         )
         report = reports[0] if reports else None
         transfer = report.as_dict() if hasattr(report, "as_dict") else None

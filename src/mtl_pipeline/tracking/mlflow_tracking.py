@@ -283,8 +283,8 @@ class MlflowTrackingHooks:
         stamp = int(time.time() * 1000)
         final = []
         for name in sorted(outputs):
-            if name.endswith(".metrics") and catalog.exists(name):
-                task = name[: -len(".metrics")]
+            if name.endswith("__metrics") and catalog.exists(name):
+                task = name[: -len("__metrics")]
                 for metric, value in (catalog.load(name) or {}).items():
                     final.append(Metric(f"eval/{task}/{metric}", float(value), stamp, 0))
         for start in range(0, len(final), MAX_METRICS_PER_BATCH):

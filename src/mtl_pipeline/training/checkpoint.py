@@ -107,13 +107,23 @@ class Checkpointer:
     """Saves every ``every`` steps into ``directory``; resumes from the latest one."""
 
     def __init__(
-        self, directory: str | Path, every: int, keep: int, fingerprint: str, resume: bool = True
+        self,
+        directory: str | Path,
+        every: int,
+        keep: int,
+        fingerprint: str,
+        resume: bool = True,
+        keep_final: bool = False,
     ) -> None:
         self.directory = Path(directory)
         self.every = every
         self.keep = keep
         self.fingerprint = fingerprint
         self.resume_enabled = resume
+        #: Save a checkpoint after the last step, before the final evaluation, and leave it
+        #: for whoever persists the trained model to remove (``remove_checkpoints``): a crash
+        #: in that evaluation or a full disk when saving the model then loses no training.
+        self.keep_final = keep_final
 
     def due(self, step: int) -> bool:
         return self.every > 0 and step % self.every == 0
@@ -283,3 +293,15 @@ class Checkpointer:
             self.directory.rmdir()
         except OSError:
             pass
+
+
+def remove_checkpoints(root: str | Path) -> None:
+    """Remove the checkpoints a finished run kept (``keep_final``) under ``root`` and its
+    per-phase subdirectories, once the trained model is safely saved."""
+    root = Path(root)
+    if not root.is_dir():
+        return
+    for directory in [p for p in root.iterdir() if p.is_dir()]:
+        if (directory / LATEST).exists() or any(directory.glob("step-*")):
+            Checkpointer(directory, every=0, keep=1, fingerprint="").finished()
+    Checkpointer(root, every=0, keep=1, fingerprint="").finished()

@@ -188,8 +188,16 @@ def run_training(
     training: dict[str, Any],
     tasks: dict[str, Any],
     task_data: dict[str, dict[str, Any]],
+    *,
+    keep_final_checkpoint: bool = False,
 ) -> tuple[MultiTaskModel, dict[str, Any]]:
-    """``task_data[task]`` holds ``train_features``, ``validation_features``, ``label_info``."""
+    """``task_data[task]`` holds ``train_features``, ``validation_features``, ``label_info``.
+
+    ``keep_final_checkpoint``: every phase leaves a checkpoint of its last step (taken before
+    its final evaluation) for the caller to remove with ``checkpoint.remove_checkpoints``
+    once the model is saved; ``kedro run`` does, so no training is lost to a failure after
+    the last step.
+    """
     model_cfg = parse_section(ModelConfig, model, "model")
     train_cfg = parse_section(TrainingConfig, training, "training")
     task_cfgs = {
@@ -199,9 +207,13 @@ def run_training(
     if train_cfg.strategy != "mtl_all":
         from mtl_pipeline.strategies import run_strategy
 
-        return run_strategy(model_cfg, train_cfg, task_cfgs, task_data)
+        return run_strategy(
+            model_cfg, train_cfg, task_cfgs, task_data, keep_final_checkpoint=keep_final_checkpoint
+        )
     # --- end issue 7 ---
-    return train_phase(model_cfg, train_cfg, task_cfgs, task_data)
+    return train_phase(
+        model_cfg, train_cfg, task_cfgs, task_data, keep_final_checkpoint=keep_final_checkpoint
+    )
 
 
 def train_phase(
@@ -213,6 +225,7 @@ def train_phase(
     init: Callable[[Any], Any] | None = None,
     selection_tasks: list[str] | None = None,
     fingerprint_extra: str = "",
+    keep_final_checkpoint: bool = False,
 ) -> tuple[MultiTaskModel, dict[str, Any]]:
     """One training run over ``task_data``'s tasks: fresh heads, optimizer and schedule.
 
@@ -263,6 +276,7 @@ def train_phase(
         fingerprint=run_fingerprint(model_cfg, train_cfg, task_cfgs, train_tasks, metas)
         + fingerprint_extra,
         resume=train_cfg.resume,
+        keep_final=keep_final_checkpoint,
     )
     trainer = Trainer(
         architecture,

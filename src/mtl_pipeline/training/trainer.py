@@ -160,6 +160,7 @@ class Trainer:
         self.best_state: dict[str, torch.Tensor] | None = None
         self._ema: dict[str, float] = {}
         self.checkpointer = checkpointer
+        self._final_checkpoint: Any | None = None
 
     # --- setup ------------------------------------------------------------------------
     def _build_optimizer(self) -> torch.optim.Optimizer:
@@ -391,14 +392,25 @@ class Trainer:
                 )
             if self.hook is not None:
                 self.hook.on_step_end(step=self.step, logs=logs)
-            if (cfg.eval_every and self.step % cfg.eval_every == 0) or self.step == cfg.max_steps:
-                self._evaluate_and_select()
+            final = self.step == cfg.max_steps
+            if final:
+                self._save_final_checkpoint()
+            if (cfg.eval_every and self.step % cfg.eval_every == 0) or final:
+                self._evaluate_and_select(final=final)
             self.history["seconds"] = time.perf_counter() - started
-            if self.checkpointer is not None and self.checkpointer.due(self.step):
+            # Decided alike on every rank (the save below is followed by a barrier).
+            kept = final and self.checkpointer is not None and self.checkpointer.keep_final
+            if self.checkpointer is not None and self.checkpointer.due(self.step) and not kept:
                 if self.dist.is_main:
                     self.checkpointer.save(self)
                 barrier(self.dist)
         bar.close()
+        evaluations = self.history.get("evaluations") or []
+        if not evaluations or evaluations[-1]["step"] != self.step:
+            # Resumed from the checkpoint kept before the final evaluation: do it now.
+            if self.checkpointer is not None and self.checkpointer.keep_final:
+                self._final_checkpoint = self.checkpointer.latest()
+            self._evaluate_and_select(final=True)
         if self.best_state is not None and self.best_step != self.step:
             self.architecture.load_state_dict(self.best_state)
         seconds = time.perf_counter() - started
@@ -420,15 +432,39 @@ class Trainer:
                     "seconds": seconds,
                 }
             )
-        if self.checkpointer is not None and self.dist.is_main:
+        if self.checkpointer is not None and self.dist.is_main and not self.checkpointer.keep_final:
             self.checkpointer.finished()
         return TrainResult(
             copy.deepcopy(self.history), self.best_step, self.best_score, self.best_metrics
         )
 
-    def _evaluate_and_select(self) -> None:
+    def _save_final_checkpoint(self) -> None:
+        """With ``keep_final``: the trained state on disk before the final evaluation (which
+        can fail) and before the model is saved (which can hit a full disk)."""
+        checkpointer = self.checkpointer
+        if checkpointer is None or not checkpointer.keep_final:
+            return
+        if self.dist.is_main:
+            try:
+                self._final_checkpoint = checkpointer.save(self)
+            except TrainingError as exc:  # the model is still in memory: go on, but say so
+                logger.warning("No final checkpoint kept: %s", exc)
+        barrier(self.dist)
+
+    def _evaluate_and_select(self, final: bool = False) -> None:
         """Periodic evaluation: log, feed the sampler, keep the best weights in memory."""
-        metrics = self.evaluate(self.config.eval_max_examples)
+        try:
+            metrics = self.evaluate(self.config.eval_max_examples)
+        except Exception as exc:
+            if final and self._final_checkpoint is not None:
+                note = (
+                    f"The trained weights are kept in {self._final_checkpoint}: fix the cause and "
+                    "run again with the same configuration; training resumes there and only "
+                    "this evaluation is repeated."
+                )
+                logger.error("The final evaluation failed. %s", note)
+                exc.add_note(note)
+            raise
         score = mean_main_score(metrics, self.selection_tasks)
         self.history["evaluations"].append({"step": self.step, "metrics": metrics, "score": score})
         self.sampler.observe(

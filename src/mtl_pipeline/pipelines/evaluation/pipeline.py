@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from mtl_pipeline.pipelines._namespacing import bind_task
+from mtl_pipeline.pipelines._namespacing import bind_task, task_dataset
 from mtl_pipeline.pipelines.evaluation.nodes import evaluate_task
 from mtl_pipeline.project_tasks import task_names
 
@@ -31,10 +31,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             namespace=f"evaluation.{task}",
             inputs={"trained_model": "trained_model"}
             | {
-                name: f"{task}.{name}"
+                name: task_dataset(task, name)
                 for name in ("validation_examples", "validation_features", "label_info")
             },
-            outputs={"predictions": f"{task}.predictions", "metrics": f"{task}.metrics"},
+            outputs={name: task_dataset(task, name) for name in ("predictions", "metrics")},
             parameters={
                 "params:task": f"params:tasks.{task}",
                 "params:evaluation": "params:evaluation",

@@ -18,7 +18,7 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from mtl_pipeline.pipelines._namespacing import bind_task
+from mtl_pipeline.pipelines._namespacing import bind_task, per_task_inputs
 from mtl_pipeline.pipelines.experiments.nodes import (
     advise_strategies,
     collect_scores,
@@ -46,7 +46,7 @@ DATASETS = ("train_features", "validation_features", "label_info")
 
 
 def _features(tasks: list[str]) -> dict[str, str]:
-    return {f"{t}__{d}": f"{t}.{d}" for t in tasks for d in DATASETS}
+    return per_task_inputs(tasks, DATASETS)
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from mtl_pipeline.pipelines._namespacing import bind_task
+from mtl_pipeline.pipelines._namespacing import bind_task, task_dataset
 from mtl_pipeline.pipelines.ingestion.nodes import ingest_task
 from mtl_pipeline.project_tasks import task_names
 
@@ -20,6 +20,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                 )
             ],
             namespace=task,
+            outputs={
+                name: task_dataset(task, name)
+                for name in ("train_examples", "validation_examples", "label_info")
+            },
             parameters={
                 "params:task": f"params:tasks.{task}",
                 "params:ingestion": "params:ingestion",

@@ -207,13 +207,31 @@ def _required(predict: dict[str, Any], key: str) -> str:
     return str(value)
 
 
+#: Where the ``batch_predictions`` catalog entry writes (conf/base/catalog.yml), relative to
+#: the project root Kedro runs in; used only to refuse an output that is the input.
+PREDICTIONS_DIR = Path("data/07_model_output/predictions")
+
+
 def load_prediction_input(predict: dict[str, Any]) -> pd.DataFrame:
-    """Read ``predict.input`` with ``predict.reader`` (or the reader its extension implies)."""
+    """Read ``predict.input`` with ``predict.reader`` (or the reader its extension implies).
+
+    Refused first: an output (``predict.output`` under ``PREDICTIONS_DIR``) that is the
+    input file, which the save after predicting would replace.
+    """
     from mtl_pipeline.config import PredictConfig, parse_section
 
     cfg = parse_section(PredictConfig, predict, "predict")
-    _required(predict, "task")
-    return read_input(_required(predict, "input"), cfg.reader)
+    task = _required(predict, "task")
+    source = Path(_required(predict, "input"))
+    target = PREDICTIONS_DIR / (cfg.output or f"{task}.parquet")
+    if source.resolve() == target.resolve() or (
+        source.exists() and target.exists() and source.samefile(target)
+    ):
+        raise ConfigError(
+            f"predict.output: {target} is the input file {source}; predictions never replace "
+            "the input. Set predict.output to another file name."
+        )
+    return read_input(str(source), cfg.reader)
 
 
 def predict_batch(

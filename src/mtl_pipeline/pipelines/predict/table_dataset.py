@@ -7,6 +7,7 @@ through the catalog without one catalog entry per format.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -27,21 +28,43 @@ def _suffix(path: str | Path) -> str:
     return suffix
 
 
+def check_table_path(path: str | Path) -> str:
+    """The format of ``path`` by its extension; raises before any work when unsupported."""
+    return _suffix(path)
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame``; in CSV, list cells (tagging tokens/tags) become space-joined text."""
+    """Write ``frame``; in CSV, list cells (tagging tokens/tags) become space-joined text.
+
+    Atomic: written to a hidden file beside ``path`` and renamed over it, so a full disk or
+    a kill mid-write leaves any earlier file at ``path`` whole, never a truncated table.
+    """
     suffix = _suffix(path)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif suffix == ".jsonl":
-        frame.to_json(path, orient="records", lines=True, force_ascii=False)
-    else:
-        flat = frame.apply(
-            lambda col: col.map(
-                lambda v: " ".join(map(str, v)) if isinstance(v, list | tuple) else v
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}{suffix}")
+    try:
+        if suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        elif suffix == ".jsonl":
+            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        else:
+            flat = frame.apply(
+                lambda col: col.map(
+                    lambda v: " ".join(map(str, v)) if isinstance(v, list | tuple) else v
+                )
             )
-        )
-        flat.to_csv(path, index=False)
+            flat.to_csv(tmp, index=False)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise DataError(
+            f"{target}: could not write predictions: {exc.strerror or exc}; free disk space or "
+            "choose another output path (any earlier file there is unchanged)."
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from mtl_pipeline.pipelines._namespacing import per_task_inputs
 from mtl_pipeline.pipelines.reporting.nodes import (
     collect_metrics,
     index_tasks,
@@ -16,7 +17,7 @@ from mtl_pipeline.project_tasks import task_names
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    metric_inputs = {f"{t}__metrics": f"{t}.metrics" for t in task_names()}
+    metric_inputs = per_task_inputs(task_names(), ("metrics",))
     return Pipeline(
         [
             Node(

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from mtl_pipeline.pipelines._namespacing import bind_task
+from mtl_pipeline.pipelines._namespacing import bind_task, task_dataset
 from mtl_pipeline.pipelines.tokenization.nodes import tokenize_task
 from mtl_pipeline.project_tasks import task_names
 
@@ -26,6 +26,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 )
             ],
             namespace=task,
+            inputs={
+                name: task_dataset(task, name)
+                for name in ("train_examples", "validation_examples", "label_info")
+            },
+            outputs={
+                name: task_dataset(task, name)
+                for name in ("train_features", "validation_features", "tokenization_stats")
+            },
             parameters={
                 "params:model": "params:model",
                 "params:tokenization": "params:tokenization",
