@@ -242,6 +242,6 @@ def test_catalog_reads_features_through_the_checked_dataset():
 
     catalog = yaml.safe_load((REPO / "conf" / "base" / "catalog.yml").read_text())
     for split in ("train", "validation"):
-        assert catalog[f"{{task}}.{split}_features"]["type"] == (
+        assert catalog[f"{{task}}__{split}_features"]["type"] == (
             "mtl_pipeline.datasets.features_dataset.TokenizedFeaturesDataset"
         )
