@@ -112,3 +112,10 @@ def register_task_types() -> list[type]:
     from mtl_pipeline.task_types.tagging import TaggingTask
 
     return [ClassificationTask, RegressionTask, TaggingTask]
+
+
+@hookimpl
+def register_encoder_adapters() -> list[type]:
+    from mtl_pipeline.architectures.encoder_adapters import BUILTIN_ENCODER_ADAPTERS
+
+    return list(BUILTIN_ENCODER_ADAPTERS)
