@@ -98,7 +98,7 @@ class Architecture(nn.Module, Component, ABC):
         """Recompute activations in the backward pass instead of storing them.
 
         Every Hugging Face model inside (the encoder, per-task copies) gets
-        ``gradient_checkpointing_enable`` (non-reentrant, so frozen encoders work too); the
+        ``activation_checkpointing_enable`` (non-reentrant, so frozen encoders work too); the
         layers the encoder adapters run outside those models (task columns, private
         layers) are wrapped in ``torch.utils.checkpoint`` by the adapter.
         """
@@ -106,9 +106,11 @@ class Architecture(nn.Module, Component, ABC):
 
         for module in self.modules():
             if isinstance(module, PreTrainedModel) and module.supports_gradient_checkpointing:
-                module.gradient_checkpointing_enable(
-                    gradient_checkpointing_kwargs={"use_reentrant": False}
-                )
+                kwargs = {"use_reentrant": False}
+                if hasattr(module, "activation_checkpointing_enable"):  # transformers >= 5.x
+                    module.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+                else:
+                    module.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
             adapter = getattr(module, "encoder_adapter", None)
             if adapter is not None:
                 adapter.checkpointing = True

@@ -368,7 +368,9 @@ class DecoderAdapter(EncoderAdapter):
             "cache": None,
             "position_ids": positions,
         }
-        types = [self.layer_type(encoder.config, i) for i in range(encoder.config.num_hidden_layers)]
+        types = [
+            self.layer_type(encoder.config, i) for i in range(encoder.config.num_hidden_layers)
+        ]
         masks = {"full_attention": create_causal_mask(**kwargs)}
         if "sliding_attention" in types:
             masks["sliding_attention"] = create_sliding_window_causal_mask(**kwargs)
