@@ -88,7 +88,9 @@ def test_layers_one_by_one_reproduce_the_models_hidden_states(family, family_dir
         states = adapter.run(encoder, batch)
     assert len(states) == len(expected.hidden_states) == encoder.config.num_hidden_layers + 1
     # Pre-LN families report the last layer after their final norm.
-    for depth, (ours, theirs) in enumerate(zip(states[:-1], expected.hidden_states[:-1])):
+    for depth, (ours, theirs) in enumerate(
+        zip(states[:-1], expected.hidden_states[:-1], strict=True)
+    ):
         torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5, msg=f"depth {depth}")
     last = adapter.finish(encoder, states[-1])
     torch.testing.assert_close(last, expected.last_hidden_state, rtol=0, atol=1e-5)
