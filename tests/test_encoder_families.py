@@ -147,10 +147,27 @@ def test_adapters_are_registered_components_and_a_plugin_can_add_a_family(family
         def register_encoder_adapters(self):
             return [MyBert]
 
+    class Rival(BertAdapter):
+        name = "rival_bert"
+        model_types = ("my-bert",)
+
+    class RivalPlugin:
+        MTL_PIPELINE_API_VERSION = 1
+
+        @hookimpl
+        def register_encoder_adapters(self):
+            return [Rival]
+
     try:
         registry = reset_registry({"my_plugin": Plugin()})
         assert registry.entry("encoder_adapter", "my_bert").plugin == "my_plugin"
         assert find_encoder_adapter(config) is MyBert
+        reset_registry({"my_plugin": Plugin(), "rival": RivalPlugin()})
+        with pytest.raises(
+            ConfigError,
+            match=r"'my-bert' is claimed by.*my_bert \(my_plugin\), rival_bert \(rival\)",
+        ):
+            find_encoder_adapter(config)
     finally:
         reset_registry()
 
@@ -198,6 +215,15 @@ def test_decoder_tokenizers_get_a_pad_token_and_a_pair_separator(family_dirs):
     assert "token_type_ids" in _pair_batch(bert)  # families with type ids keep them
     _, roberta = _load(family_dirs["roberta"])
     assert "token_type_ids" not in _pair_batch(roberta)
+
+
+def test_a_tokenizer_with_nothing_to_pad_with_is_refused():
+    from mtl_pipeline.errors import DataError
+    from mtl_pipeline.tokenization import ensure_pad_token
+
+    bare = type("Bare", (), {"pad_token": None, "eos_token": None, "unk_token": None})()
+    with pytest.raises(DataError, match="no pad token and no end-of-text"):
+        ensure_pad_token(bare)
 
 
 @pytest.mark.parametrize(
