@@ -217,6 +217,19 @@ def test_decoder_tokenizers_get_a_pad_token_and_a_pair_separator(family_dirs):
     assert "token_type_ids" not in _pair_batch(roberta)
 
 
+def test_encoder_inputs_keep_only_what_forward_takes(family_dirs):
+    """A WordPiece tokenizer makes token type ids; DistilBERT, ModernBERT and decoders do
+    not take them (transformers 4.x raised on them, 5.x swallows unknown keywords)."""
+    batch = {k: torch.ones(1, 3, dtype=torch.long) for k in ("input_ids", "attention_mask")}
+    batch |= {"token_type_ids": torch.zeros(1, 3, dtype=torch.long), "labels": torch.ones(1)}
+    for family, keeps in (("bert", True), ("distilbert", False), ("modernbert", False)):
+        encoder, _ = _load(family_dirs[family])
+        kept = encoder_inputs(batch, encoder)
+        assert set(kept) == {"input_ids", "attention_mask"} | (
+            {"token_type_ids"} if keeps else set()
+        )
+
+
 def test_a_tokenizer_with_nothing_to_pad_with_is_refused():
     from mtl_pipeline.errors import DataError
     from mtl_pipeline.tokenization import ensure_pad_token
