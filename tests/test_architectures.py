@@ -152,26 +152,8 @@ def test_forward_backward_under_bf16_autocast(name, all_task_data, tiny_encoder_
     assert any(p.grad is not None for p in arch.task_parameters("upos"))
 
 
-def test_layers_one_by_one_match_the_installed_bert(tiny_encoder_dir):
-    from mtl_pipeline.architectures._bert import embed, run_layers
-    from mtl_pipeline.encoders import load_encoder, load_tokenizer
-
-    encoder = load_encoder(str(tiny_encoder_dir)).eval()
-    tokenizer = load_tokenizer(str(tiny_encoder_dir))
-    first = ["A cat.", "A man is playing a guitar on the stage tonight."]
-    batch = dict(tokenizer(first, ["It sleeps.", "Music."], padding=True, return_tensors="pt"))
-    assert (batch["attention_mask"] == 0).any() and (batch["token_type_ids"] == 1).any()
-    with torch.no_grad():
-        expected = encoder(**batch).last_hidden_state
-        hidden, mask = embed(encoder, batch)
-        actual = run_layers(encoder.encoder.layer, hidden, mask)
-    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6)
-
-
 # --- cross-stitch / sluice -----------------------------------------------------------
 def test_cross_stitch_identity_init_equals_independent_columns(smoke_task_data, tiny_encoder_dir):
-    from mtl_pipeline.architectures._bert import embed, run_layers
-
     tasks, task_data = smoke_task_data
     arch = _build(
         "cross_stitch", tiny_encoder_dir, tasks, task_data, init_self=1.0, top_layers=1
@@ -183,9 +165,10 @@ def test_cross_stitch_identity_init_equals_independent_columns(smoke_task_data, 
                 p.add_(0.05 * (i + 1) * torch.randn_like(p))
         for task in ("sst2", "stsb"):
             batch = _batch(task_data, task)
-            hidden, mask = embed(arch.encoder, batch)
-            hidden = run_layers(arch.encoder.encoder.layer, hidden, mask)
-            alone = run_layers(arch.columns[task], hidden, mask)
+            adapter = arch.encoder_adapter
+            hidden, context = adapter.embed(arch.encoder, batch)
+            hidden = adapter.run_layers(arch.encoder.encoder.layer, hidden, context)
+            alone = adapter.run_layers(arch.columns[task], hidden, context, start=1)
             expected = arch.heads[task](alone, batch["attention_mask"])
             torch.testing.assert_close(arch(task, batch).logits, expected, rtol=0, atol=1e-6)
 

@@ -144,6 +144,7 @@ def _core_names(kind: str) -> set[str]:
         "reader": {"glue_tsv", "csv", "jsonl", "parquet", "conllu", "hf_disk", "hf_hub"},
         "metric": {"accuracy", "f1", "macro_f1", "mcc", "pearson", "spearman"},
         "task_type": {"classification", "regression", "tagging"},
+        "encoder_adapter": {"bert", "roberta", "deberta_v2", "modernbert", "decoder"},
     }
     return core[kind]
 

@@ -124,3 +124,10 @@ def register_task_types() -> list[type]:
         MultipleChoiceTask,
         SpanExtractionTask,
     ]
+
+
+@hookimpl
+def register_encoder_adapters() -> list[type]:
+    from mtl_pipeline.architectures.encoder_adapters import BUILTIN_ENCODER_ADAPTERS
+
+    return list(BUILTIN_ENCODER_ADAPTERS)

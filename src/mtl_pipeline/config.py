@@ -189,6 +189,10 @@ class TrainingConfig(StrictModel):
     length_grouping: bool = True
     max_tokens_per_batch: PositiveInt | None = None
     compile: bool = False
+    #: Recompute each encoder layer's activations in the backward pass instead of storing
+    #: them: less activation memory for about one more forward pass per step (every
+    #: encoder family and architecture; docs/scaling.md).
+    gradient_checkpointing: bool = False
     loss: ComponentSpec = ComponentSpec(name="equal")
     #: Every N steps, log pairwise cosine of task gradients (training/gradient_monitor.py); 0 = off.
     conflict_monitor_every: NonNegativeInt = 0

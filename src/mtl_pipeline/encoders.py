@@ -96,7 +96,9 @@ def load_tokenizer(name: str, *, trust_remote_code: bool = False) -> Any:
             f"model.tokenizer: {name!r} has no fast tokenizer; word-to-subword alignment for "
             "tagging needs one (a tokenizer.json)."
         )
-    return tokenizer
+    from mtl_pipeline.tokenization import ensure_pad_token
+
+    return ensure_pad_token(tokenizer)
 
 
 def load_encoder(name: str, *, trust_remote_code: bool = False) -> Any:

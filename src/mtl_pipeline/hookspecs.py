@@ -52,6 +52,11 @@ class MTLHookSpecs:
     def register_task_types(self) -> list[type]:
         """Return ``TaskType`` subclasses (``mtl_pipeline.task_types.base``)."""
 
+    @hookspec
+    def register_encoder_adapters(self) -> list[type]:
+        """Return ``EncoderAdapter`` subclasses (``mtl_pipeline.architectures.encoder_adapters``):
+        how to run one encoder family layer by layer (docs/encoders.md)."""
+
     # --- training-loop observers: return nothing -------------------------------------
     # Called by the trainer in this order: on_train_start, then per optimizer step
     # on_step_end (and on_evaluation after the steps that evaluate), then on_train_end.

@@ -47,6 +47,10 @@ KINDS: dict[str, tuple[str, str | None]] = {
     "reader": ("register_readers", "mtl_pipeline.readers.base:Reader"),
     "metric": ("register_metrics", "mtl_pipeline.metrics.base:Metric"),
     "task_type": ("register_task_types", "mtl_pipeline.task_types.base:TaskType"),
+    "encoder_adapter": (
+        "register_encoder_adapters",
+        "mtl_pipeline.architectures.encoder_adapters:EncoderAdapter",
+    ),
 }
 
 #: Hooks the trainer calls during training (they return nothing).

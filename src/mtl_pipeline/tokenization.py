@@ -8,6 +8,13 @@ Over-long inputs are truncated to ``max_length``, never refused: the stats count
 truncated examples (and, for tagging, the words cut off) so a too-small ``max_length``
 shows up in ``tokenization_stats.json`` instead of failing a run.
 
+Encoder families differ in what their tokenizers do: byte-level BPE (RoBERTa, GPT-style
+decoders) needs a space before each pre-split word to find word starts, decoder-only
+tokenizers put nothing between the two texts of a pair (their end-of-text token is put
+there) and ship no pad token (``ensure_pad_token``); token type ids are kept only when the
+tokenizer makes them. Tagging labels go on each word's first sub-word, whichever way the
+tokenizer marks word boundaries (``word_ids``).
+
 For tagging, a word the tokenizer turns into *no* sub-words (a zero-width space, a lone
 control or combining character) would lose its tag without a trace and shift nothing
 visibly; such words are replaced by the tokenizer's unknown token, so every word that
@@ -60,6 +67,56 @@ def _make_words_visible(words: list[list[str]], tokenizer: Any) -> tuple[list[li
     return [[unk if w in invisible else w for w in sentence] for sentence in words], count
 
 
+def ensure_pad_token(tokenizer: Any) -> Any:
+    """Give a tokenizer without a pad token one (decoder-only models ship none).
+
+    Padding positions are masked out of attention and pooling, so any existing token
+    serves: the end-of-text token, else the unknown token. Returns the tokenizer.
+    """
+    if getattr(tokenizer, "pad_token", None) is None:
+        for candidate in ("eos_token", "unk_token", "bos_token"):
+            token = getattr(tokenizer, candidate, None)
+            if token is not None:
+                tokenizer.pad_token = token
+                break
+        else:
+            raise DataError(
+                "tokenizer: it has no pad token and no end-of-text, unknown or "
+                "beginning-of-text token to pad with; expected at least one of them."
+            )
+    return tokenizer
+
+
+def _needs_prefix_space(tokenizer: Any) -> bool:
+    """Whether pre-split words must get a leading space to tokenize as in running text.
+
+    Byte-level BPE (RoBERTa, GPT-2, Qwen) marks a word start by the space before it
+    ("Ġcat"); with ``is_split_into_words`` and ``add_prefix_space`` off, every word would
+    be tokenized as if glued to the previous one ("c", "at"). SentencePiece (Metaspace)
+    and WordPiece tokenizers mark word starts themselves.
+    """
+    import json
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or getattr(tokenizer, "add_prefix_space", False):
+        return False
+    pre = json.loads(backend.to_str()).get("pre_tokenizer") or {}
+    parts = pre.get("pretokenizers", [pre]) if pre.get("type") == "Sequence" else [pre]
+    return any(p.get("type") == "ByteLevel" and not p.get("add_prefix_space") for p in parts)
+
+
+def _pair_separator(tokenizer: Any) -> str | None:
+    """Text put before the second segment when the tokenizer's pair template adds
+    nothing between the two (decoder-only models): its end-of-text token, so that
+    "A cat." and "It sleeps." are not read as one sentence."""
+    between = tokenizer.num_special_tokens_to_add(pair=True) - tokenizer.num_special_tokens_to_add(
+        pair=False
+    )
+    if between > 0:
+        return None
+    return getattr(tokenizer, "sep_token", None) or getattr(tokenizer, "eos_token", None)
+
+
 def tokenize_frame(
     frame: pd.DataFrame,
     tokenizer: Any,
@@ -92,6 +149,8 @@ def tokenize_frame(
     extra_stats: dict[str, int] = {}
     if level == "token":
         words, invisible = _make_words_visible([list(t) for t in frame["tokens"]], tokenizer)
+        if _needs_prefix_space(tokenizer):
+            words = [[f" {w}" for w in sentence] for sentence in words]
         enc = tokenizer(
             words,
             is_split_into_words=True,
@@ -124,6 +183,9 @@ def tokenize_frame(
     else:
         text_b = frame["text_b"].tolist()
         pair = any(t is not None for t in text_b)
+        separator = _pair_separator(tokenizer) if pair else None
+        if separator is not None:
+            text_b = [None if t is None else f"{separator}{t}" for t in text_b]
         enc = tokenizer(
             frame["text_a"].tolist(),
             text_b if pair else None,

@@ -117,4 +117,4 @@ def test_bad_options_fail_naming_the_key(options, key):
 
 def test_defaults_are_the_papers():
     opts = LoraOptions()
-    assert (opts.rank, opts.alpha, opts.target_modules) == (8, 16.0, ["query", "value"])
+    assert (opts.rank, opts.alpha, opts.target_modules) == (8, 16.0, None)

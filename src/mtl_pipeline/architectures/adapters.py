@@ -9,8 +9,9 @@ pretrained encoder is not trained at all: each task trains only its adapters and
 (a few percent of the encoder's size each), tasks cannot interfere through shared weights,
 and the one encoder is reused unchanged by every task.
 
-How adapters are wired in: forward hooks on the two output projections
-(``attention.output.dense`` and ``output.dense`` of each ``BertLayer``) rewrite their
+How adapters are wired in: forward hooks on the two output projections (in BERT
+``attention.output.dense`` and ``output.dense``; each encoder family's adapter names its
+own, e.g. ``self_attn.o_proj`` and ``mlp.down_proj`` in Llama) rewrite their
 output through the adapter of the task being run. Hooks rather than replacement modules
 keep the encoder's module tree, so ``save_pretrained`` exports the plain encoder and
 loading finds the same parameter names; the adapters themselves live in
@@ -36,18 +37,13 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from mtl_pipeline.architectures._bert import encoder_layers
-from mtl_pipeline.architectures.base import (
-    Architecture,
-    ArchitectureOutput,
-    TaskHeadSpec,
-    encoder_inputs,
-)
+from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
 from mtl_pipeline.errors import ConfigError
 
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh}
-#: Where the adapters sit: the two output projections of a BERT layer.
-_SITES = {"attention": ("attention", "output", "dense"), "ffn": ("output", "dense")}
+#: Where the adapters sit: the attention block's and the feed-forward block's output
+#: projections (each encoder family's adapter names them: ``adapter_sites``).
+_SITES = ("attention", "ffn")
 
 
 class AdaptersOptions(BaseModel):
@@ -98,11 +94,13 @@ class Adapters(Architecture):
     )
     Options = AdaptersOptions
     options: AdaptersOptions
+    layer_by_layer = True
 
     def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: AdaptersOptions) -> None:
         super().__init__(encoder, tasks, options)
         self.check_options(options, list(self.task_specs), encoder.config)
-        layers = encoder_layers(encoder, self.name)
+        family = self.encoder_adapter
+        layers = family.layers(encoder)
         self.encoder = encoder
         if options.freeze_encoder:
             encoder.requires_grad_(False)
@@ -129,15 +127,12 @@ class Adapters(Architecture):
         self._active_task: str | None = None
         self._hook_handles = []
         for index, layer in enumerate(layers):
-            for site, path in _SITES.items():
-                module = layer
-                for attr in path:
-                    module = getattr(module, attr, None)
-                if not isinstance(module, nn.Linear):
+            for site in _SITES:
+                module = family.layer_site(layer, site)
+                if module is None:
                     raise ConfigError(
-                        "model.architecture: adapters needs BERT layers with "
-                        f"{'.'.join(path)} projections; "
-                        f"{type(layer).__name__} has none."
+                        f"model.architecture: adapters needs a linear `{family.adapter_sites[site]}` "
+                        f"in every {family.name} layer; {type(layer).__name__} has none."
                     )
                 self._hook_handles.append(
                     module.register_forward_hook(partial(self._adapt, index, site))
@@ -157,7 +152,7 @@ class Adapters(Architecture):
             raise KeyError(f"unknown task {task!r}")
         self._active_task = task
         try:
-            hidden = self.encoder(**encoder_inputs(batch)).last_hidden_state
+            hidden = self.encode(batch)
         finally:
             self._active_task = None
         return ArchitectureOutput(

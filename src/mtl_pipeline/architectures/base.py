@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from pydantic import BaseModel
@@ -59,18 +59,63 @@ class Architecture(nn.Module, Component, ABC):
     """Base class of every architecture. Subclasses set ``name``, ``description``, ``Options``.
 
     Constructor contract: ``(encoder, tasks, options)``; ``encoder`` is a loaded Hugging
-    Face ``PreTrainedModel`` (BERT-like: ``encoder(**inputs).last_hidden_state``), which the
-    architecture may keep, wrap or copy. It must register its heads in ``self.heads``
+    Face ``PreTrainedModel`` of any family (``encoder(**inputs).last_hidden_state``), which
+    the architecture may keep, wrap or copy. It must register its heads in ``self.heads``
     (an ``nn.ModuleDict`` keyed by task name).
+
+    ``self.encoder_adapter`` (``encoder_adapters.py``) runs the encoder's family layer by
+    layer; architectures that need that set ``layer_by_layer = True``, and an encoder of a
+    family no adapter handles is then refused when the architecture is built, with a
+    message naming both. Whole-model architectures work on any encoder; for them the
+    adapter (when there is one) only picks the pooling default and the accepted inputs.
     """
+
+    #: Whether the architecture runs the encoder one layer at a time (needs an adapter).
+    layer_by_layer: ClassVar[bool] = False
 
     def __init__(
         self, encoder: PreTrainedModel, tasks: list[TaskHeadSpec], options: BaseModel
     ) -> None:
+        from mtl_pipeline.architectures.encoder_adapters import encoder_adapter_for
+
         super().__init__()
         self.options = options
         self.task_specs = {spec.name: spec for spec in tasks}
         self.hidden_size = int(encoder.config.hidden_size)
+        # A plain attribute (not a module): it holds no tensors, only how to run the family.
+        self.encoder_adapter = encoder_adapter_for(
+            encoder, self.name if self.layer_by_layer else None
+        )
+        self.default_pooling = (
+            self.encoder_adapter.default_pooling if self.encoder_adapter is not None else "mean"
+        )
+
+    def encode(self, batch: dict[str, torch.Tensor], encoder: Any = None) -> torch.Tensor:
+        """``encoder(**inputs).last_hidden_state`` with only the inputs its ``forward``
+        accepts (``encoder`` defaults to ``self.encoder``)."""
+        encoder = self.encoder if encoder is None else encoder  # type: ignore[attr-defined]
+        return encoder(**encoder_inputs(batch, encoder)).last_hidden_state
+
+    def enable_gradient_checkpointing(self) -> None:
+        """Recompute activations in the backward pass instead of storing them.
+
+        Every Hugging Face model inside (the encoder, per-task copies) gets
+        ``activation_checkpointing_enable`` (non-reentrant, so frozen encoders work too); the
+        layers the encoder adapters run outside those models (task columns, private
+        layers) are wrapped in ``torch.utils.checkpoint`` by the adapter.
+        """
+        from transformers import PreTrainedModel
+
+        for module in self.modules():
+            if isinstance(module, PreTrainedModel) and module.supports_gradient_checkpointing:
+                kwargs = {"use_reentrant": False}
+                if hasattr(module, "activation_checkpointing_enable"):  # transformers >= 5.x
+                    module.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+                else:
+                    module.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+            adapter = getattr(module, "encoder_adapter", None)
+            if adapter is not None:
+                adapter.checkpointing = True
 
     @classmethod
     def check_options(cls, options: BaseModel, task_names: list[str], encoder_config: Any) -> None:
@@ -91,13 +136,18 @@ class Architecture(nn.Module, Component, ABC):
 
     def build_heads(self, hidden_size: int | None = None) -> nn.ModuleDict:
         """One head per task; a task with ``share_with`` gets the very module of that task
-        (one set of weights, trained by both tasks' losses)."""
+        (one set of weights, trained by both tasks' losses). A sequence head without a
+        configured pooling gets the encoder family's default (mean for encoders, last token
+        for decoder-only)."""
         size = hidden_size or self.hidden_size
         heads = {
             name: spec.task_type.build_head(size, spec.num_outputs)
             for name, spec in self.task_specs.items()
             if spec.share_with is None
         }
+        for head in heads.values():
+            if hasattr(head, "pooling") and head.pooling is None:
+                head.pooling = self.default_pooling
         for name, spec in self.task_specs.items():
             if spec.share_with is not None:
                 heads[name] = heads[spec.share_with]
@@ -139,5 +189,14 @@ class Architecture(nn.Module, Component, ABC):
         }
 
 
-def encoder_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v for k, v in batch.items() if k in ENCODER_INPUTS}
+def encoder_inputs(batch: dict[str, torch.Tensor], encoder: Any = None) -> dict[str, torch.Tensor]:
+    """The batch's encoder inputs; with ``encoder``, only those its ``forward`` accepts
+    (DistilBERT, ModernBERT and decoder-only models take no ``token_type_ids``, which a
+    WordPiece tokenizer makes)."""
+    inputs = {k: v for k, v in batch.items() if k in ENCODER_INPUTS}
+    if encoder is not None:
+        import inspect
+
+        accepted = inspect.signature(type(encoder).forward).parameters
+        inputs = {k: v for k, v in inputs.items() if k in accepted}
+    return inputs

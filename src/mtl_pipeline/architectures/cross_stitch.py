@@ -31,13 +31,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from mtl_pipeline.architectures._bert import (
-    embed,
-    encoder_layers,
-    run_layer,
-    run_layers,
-    sorted_task_names,
-)
+from mtl_pipeline.architectures._bert import sorted_task_names
 from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
 from mtl_pipeline.errors import ConfigError
 
@@ -67,13 +61,15 @@ class CrossStitch(Architecture):
     )
     Options = CrossStitchOptions
     options: CrossStitchOptions
+    layer_by_layer = True
 
     def __init__(
         self, encoder: Any, tasks: list[TaskHeadSpec], options: CrossStitchOptions
     ) -> None:
         super().__init__(encoder, tasks, options)
         self.check_options(options, list(self.task_specs), encoder.config)
-        layers = encoder_layers(encoder, self.name)
+        adapter = self.encoder_adapter
+        layers = adapter.layers(encoder)
         self.top_layers = options.top_layers
         self.split = len(layers) - options.top_layers
         self.order = sorted_task_names(self.task_specs)
@@ -84,7 +80,7 @@ class CrossStitch(Architecture):
         )
         # The originals above the split now live on as the columns; keeping them in the
         # encoder too would hold an unused (and, for gradient methods, "shared") copy.
-        encoder.encoder.layer = nn.ModuleList(layers[: self.split])
+        adapter.set_layers(encoder, nn.ModuleList(layers[: self.split]))
         self.encoder = encoder
         self.stitch = nn.Parameter(self._initial_stitch().repeat(options.top_layers, 1, 1))
         self.heads = self.build_heads()
@@ -148,16 +144,21 @@ class CrossStitch(Architecture):
         self, task: str, batch: dict[str, torch.Tensor]
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``task``'s column states ``[shared bottom output, mixed layer 1, ..., mixed layer n]``
-        and every layer's unmixed column outputs ``(T, B, L, H)`` (for subspace penalties)."""
-        hidden, mask = embed(self.encoder, batch)
-        hidden = run_layers(self.encoder.encoder.layer, hidden, mask)
+        and every layer's unmixed column outputs ``(T, B, L, H)`` (for subspace penalties).
+        The states are before the family's final norm (``encoder_adapter.finish``)."""
+        adapter = self.encoder_adapter
+        hidden, context = adapter.embed(self.encoder, batch)
+        hidden = adapter.run_layers(adapter.layers(self.encoder), hidden, context)
         index = self.order.index(task)
         ours = [hidden]
         raw: list[torch.Tensor] = []
         states: list[torch.Tensor] = [hidden] * len(self.order)
         for j in range(self.top_layers):
             outputs = torch.stack(
-                [run_layer(self.columns[t][j], states[i], mask) for i, t in enumerate(self.order)]
+                [
+                    adapter.run_layer(self.columns[t][j], states[i], context, self.split + j)
+                    for i, t in enumerate(self.order)
+                ]
             )
             raw.append(outputs)
             if j == self.top_layers - 1:
@@ -170,7 +171,7 @@ class CrossStitch(Architecture):
 
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
         states, _ = self.column_outputs(task, batch)
-        hidden = states[-1]
+        hidden = self.encoder_adapter.finish(self.encoder, states[-1])
         return ArchitectureOutput(
             logits=self.heads[task](hidden, batch["attention_mask"]), representation=hidden
         )
@@ -185,8 +186,10 @@ class CrossStitch(Architecture):
     def export_encoder(self) -> Any:
         task = self.options.export_task or self.order[0]
         exported = copy.deepcopy(self.encoder)
-        exported.encoder.layer = nn.ModuleList(
-            [*exported.encoder.layer, *copy.deepcopy(self.columns[task])]
+        adapter = self.encoder_adapter
+        adapter.set_layers(
+            exported,
+            nn.ModuleList([*adapter.layers(exported), *copy.deepcopy(self.columns[task])]),
         )
         return exported
 

@@ -9,12 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mtl_pipeline.architectures.base import (
-    Architecture,
-    ArchitectureOutput,
-    TaskHeadSpec,
-    encoder_inputs,
-)
+from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
 
 
 class HardSharing(Architecture):
@@ -27,7 +22,7 @@ class HardSharing(Architecture):
         self.heads = self.build_heads()
 
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
-        hidden = self.encoder(**encoder_inputs(batch)).last_hidden_state
+        hidden = self.encode(batch)
         logits = self.heads[task](hidden, batch["attention_mask"])
         return ArchitectureOutput(logits=logits, representation=hidden)
 

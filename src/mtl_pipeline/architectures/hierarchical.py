@@ -22,7 +22,6 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from mtl_pipeline.architectures._bert import embed, encoder_layers, run_layer
 from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
 from mtl_pipeline.errors import ConfigError
 
@@ -44,13 +43,14 @@ class Hierarchical(Architecture):
     )
     Options = HierarchicalOptions
     options: HierarchicalOptions
+    layer_by_layer = True
 
     def __init__(
         self, encoder: Any, tasks: list[TaskHeadSpec], options: HierarchicalOptions
     ) -> None:
         super().__init__(encoder, tasks, options)
         self.check_options(options, list(self.task_specs), encoder.config)
-        self.depth = len(encoder_layers(encoder, self.name))
+        self.depth = len(self.encoder_adapter.layers(encoder))
         self.encoder = encoder
         self.task_layer = {
             t: self.resolve_layer(options.task_layers.get(t, -1), self.depth)
@@ -65,7 +65,7 @@ class Hierarchical(Architecture):
     def layers(self) -> nn.ModuleList:
         # A property, not an attribute: registering the list twice would write every
         # layer's tensors under two names in the checkpoint.
-        return self.encoder.encoder.layer
+        return self.encoder_adapter.layers(self.encoder)
 
     @staticmethod
     def resolve_layer(index: int, depth: int) -> int:
@@ -89,11 +89,13 @@ class Hierarchical(Architecture):
                 )
 
     def hidden_states(self, batch: dict[str, torch.Tensor], up_to: int) -> torch.Tensor:
-        """Output of layer ``up_to`` (1-based); nothing above it is computed."""
-        hidden, mask = embed(self.encoder, batch)
-        for layer in self.layers[:up_to]:
-            hidden = run_layer(layer, hidden, mask)
-        return hidden
+        """Output of layer ``up_to`` (1-based), through the family's final norm (pre-LN
+        models apply it after the last layer; a head reading a lower layer gets states of
+        the same scale); nothing above it is computed."""
+        adapter = self.encoder_adapter
+        hidden, context = adapter.embed(self.encoder, batch)
+        hidden = adapter.run_layers(self.layers[:up_to], hidden, context)
+        return adapter.finish(self.encoder, hidden)
 
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
         hidden = self.hidden_states(batch, self.task_layer[task])

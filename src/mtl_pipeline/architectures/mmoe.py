@@ -34,12 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from mtl_pipeline.architectures._bert import sorted_task_names
-from mtl_pipeline.architectures.base import (
-    Architecture,
-    ArchitectureOutput,
-    TaskHeadSpec,
-    encoder_inputs,
-)
+from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
 from mtl_pipeline.task_types.heads import masked_mean
 
 logger = logging.getLogger(__name__)
@@ -118,7 +113,7 @@ class MMoE(Architecture):
 
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
         mask = batch["attention_mask"]
-        hidden = self.encoder(**encoder_inputs(batch)).last_hidden_state
+        hidden = self.encode(batch)
         gates = self.gate_weights(task, hidden, mask)  # (B, E)
         outputs = torch.stack([expert(hidden) for expert in self.experts], dim=2)  # (B, L, E, H)
         mixture = torch.einsum("bleh,be->blh", outputs, gates.to(outputs.dtype))

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from mtl_pipeline.architectures._bert import embed, encoder_layers, run_layers, sorted_task_names
+from mtl_pipeline.architectures._bert import sorted_task_names
 from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
 from mtl_pipeline.errors import ConfigError
 from mtl_pipeline.task_types.heads import masked_mean
@@ -91,13 +91,14 @@ class SharedPrivate(Architecture):
     )
     Options = SharedPrivateOptions
     options: SharedPrivateOptions
+    layer_by_layer = True
 
     def __init__(
         self, encoder: Any, tasks: list[TaskHeadSpec], options: SharedPrivateOptions
     ) -> None:
         super().__init__(encoder, tasks, options)
         self.check_options(options, list(self.task_specs), encoder.config)
-        layers = encoder_layers(encoder, self.name)
+        layers = self.encoder_adapter.layers(encoder)
         self.split = len(layers) - options.private_layers
         self.order = sorted_task_names(self.task_specs)
         self.encoder = encoder
@@ -124,12 +125,13 @@ class SharedPrivate(Architecture):
         self, task: str, batch: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(shared ``S``, private ``P_task``), both ``(B, L, H)``."""
-        layers = self.encoder.encoder.layer
-        hidden, mask = embed(self.encoder, batch)
-        below = run_layers(layers[: self.split], hidden, mask)
-        shared = run_layers(layers[self.split :], below, mask)
-        private = run_layers(self.private[task], below, mask)
-        return shared, private
+        adapter = self.encoder_adapter
+        layers = adapter.layers(self.encoder)
+        hidden, context = adapter.embed(self.encoder, batch)
+        below = adapter.run_layers(layers[: self.split], hidden, context)
+        shared = adapter.run_layers(layers[self.split :], below, context, start=self.split)
+        private = adapter.run_layers(self.private[task], below, context, start=self.split)
+        return adapter.finish(self.encoder, shared), adapter.finish(self.encoder, private)
 
     def adversarial_loss(
         self, task: str, shared: torch.Tensor, attention_mask: torch.Tensor, reverse: bool = True
@@ -183,7 +185,7 @@ class SharedPrivate(Architecture):
         report = super().report()
         report.update(
             {
-                "private_layers": len(self.encoder.encoder.layer) - self.split,
+                "private_layers": len(self.encoder_adapter.layers(self.encoder)) - self.split,
                 "combine": self.options.combine,
                 "discriminator_classes": list(self.order),
             }

@@ -81,6 +81,7 @@ class Sluice(CrossStitch):
         states, raw = self.column_outputs(task, batch)
         weights = self.layer_weights(task).to(states[0].dtype)
         hidden = torch.einsum("d,dblh->blh", weights, torch.stack(states))
+        hidden = self.encoder_adapter.finish(self.encoder, hidden)
         logits = self.heads[task](hidden, batch["attention_mask"])
         aux = None
         weight = float(self.options.orthogonality_weight)

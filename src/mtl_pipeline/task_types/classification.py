@@ -17,7 +17,14 @@ from mtl_pipeline.task_types.base import TaskType
 class SequenceHeadOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    pooling: Literal["mean", "cls"] = "mean"
+    pooling: Literal["mean", "cls", "last"] | None = Field(
+        default=None,
+        description=(
+            "Sequence pooling: mean over real tokens, the first token (cls), or the last "
+            "real token (last); null: the encoder family's default (mean; last for "
+            "decoder-only models)."
+        ),
+    )
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
 
 

@@ -252,6 +252,8 @@ def train_phase(
     }
     arch_options = model_cfg.architecture.options
     architecture = build_architecture(model_cfg.architecture.name, arch_options, encoder, metas)
+    if train_cfg.gradient_checkpointing:
+        architecture.enable_gradient_checkpointing()
     if init is not None:
         init(architecture)
 

@@ -8,7 +8,8 @@ A targeted linear layer ``h = W x`` becomes ``h = W x + (alpha / r) * B A x`` wi
 adapted model is exactly the pretrained one before the first step. Here every task gets its
 own ``(A, B)`` pair on each targeted projection (by default the attention ``query`` and
 ``value`` projections, the paper's choice), and its own head; the pretrained encoder is
-shared and frozen. Each task then trains ``2 * r * (in + out)`` parameters per targeted
+shared and frozen (the encoder family's adapter names them in other families: ``q_proj`` and
+``v_proj`` in Llama-style decoders, LoRA's usual setting for them). Each task then trains ``2 * r * (in + out)`` parameters per targeted
 layer instead of a full encoder copy, and tasks cannot overwrite each other's weights.
 
 Optionally ``shared_rank > 0`` adds one more adapter that every task uses and trains: the
@@ -29,12 +30,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from mtl_pipeline.architectures.base import (
-    Architecture,
-    ArchitectureOutput,
-    TaskHeadSpec,
-    encoder_inputs,
-)
+from mtl_pipeline.architectures.base import Architecture, ArchitectureOutput, TaskHeadSpec
 from mtl_pipeline.errors import ConfigError
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
@@ -48,10 +44,14 @@ class LoraOptions(BaseModel):
     rank: int = Field(default=8, ge=1, description="r: rank of each task's adapter.")
     alpha: float = Field(default=16.0, gt=0.0, description="Scale: the update is (alpha/r) B A.")
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Dropout on adapter inputs.")
-    target_modules: list[str] = Field(
-        default_factory=lambda: ["query", "value"],
+    target_modules: list[str] | None = Field(
+        default=None,
         min_length=1,
-        description="Linear layers to adapt, matched as a suffix of the module name.",
+        description=(
+            "Linear layers to adapt, matched as a suffix of the module name; null: the "
+            "encoder family's query and value projections (BERT query/value, Llama "
+            "q_proj/v_proj, DeBERTa query_proj/value_proj, ModernBERT's fused Wqkv)."
+        ),
     )
     shared_rank: int = Field(default=0, ge=0, description="Rank of an adapter all tasks share.")
     train_encoder: bool = Field(default=False, description="Also fine-tune the encoder.")
@@ -72,6 +72,12 @@ class LowRankAdapter(nn.Module):
         return F.linear(F.linear(x, self.lora_A), self.lora_B)
 
 
+def default_targets(family: Any) -> list[str]:
+    """The family's query and value projections (the paper's choice); BERT's names when
+    no encoder adapter knows the family."""
+    return list(family.lora_targets) if family is not None else ["query", "value"]
+
+
 def _matches(module_name: str, targets: list[str]) -> bool:
     return any(module_name == t or module_name.endswith("." + t) for t in targets)
 
@@ -88,12 +94,13 @@ class LoraArchitecture(Architecture):
         opts: LoraOptions = options  # type: ignore[assignment]
         self.encoder = encoder
         self.heads = self.build_heads()
+        wanted = opts.target_modules or default_targets(self.encoder_adapter)
         linears = {n: m for n, m in encoder.named_modules() if isinstance(m, nn.Linear)}
-        targets = {n: m for n, m in linears.items() if _matches(n, opts.target_modules)}
+        targets = {n: m for n, m in linears.items() if _matches(n, wanted)}
         if not targets:
             suffixes = sorted({n.rsplit(".", 1)[-1] for n in linears})
             raise ConfigError(
-                f"model.architecture: lora target_modules {opts.target_modules} match no "
+                f"model.architecture: lora target_modules {wanted} match no "
                 f"nn.Linear of the encoder; its linear layers end in: {', '.join(suffixes)}."
             )
         # ModuleDict keys may not contain dots.
@@ -146,7 +153,7 @@ class LoraArchitecture(Architecture):
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> ArchitectureOutput:
         self._active_task = task
         try:
-            hidden = self.encoder(**encoder_inputs(batch)).last_hidden_state
+            hidden = self.encode(batch)
         finally:
             self._active_task = None
         logits = self.heads[task](hidden, batch["attention_mask"])
