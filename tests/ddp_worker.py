@@ -1,4 +1,6 @@
-"""Run by tests/test_distributed.py under torchrun: train and save rank 0's weights."""
+"""Run by tests/test_distributed.py under torchrun: train and save rank 0's weights (and,
+beside them, the weights as initialized, so the test can measure how far training moved
+them)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig, parse_section
 from mtl_pipeline.training.distributed_env import env_rank
-from mtl_pipeline.training.run import run_training
+from mtl_pipeline.training.run import train_phase
 from tests.conftest import build_smoke_task_data, tiny_training_params
 
 
@@ -33,9 +36,24 @@ def main() -> None:
         eval_every=0,
         checkpoint_dir=str(out.parent / f"ckpt-{env_rank()}"),
     )
-    model, history = run_training(model_params, training, tasks, task_data)
+    initial: dict[str, torch.Tensor] = {}
+
+    def snapshot(architecture: torch.nn.Module) -> None:
+        initial.update({k: v.detach().clone() for k, v in architecture.state_dict().items()})
+
+    model, history = train_phase(  # run_training's mtl_all path, with the initial weights
+        parse_section(ModelConfig, model_params, "model"),
+        parse_section(TrainingConfig, training, "training"),
+        {name: parse_section(TaskConfig, tasks[name], f"tasks.{name}") for name in task_data},
+        task_data,
+        init=snapshot,
+    )
     if env_rank() == 0:
         save_file({k: v.contiguous() for k, v in model.architecture.state_dict().items()}, str(out))
+        save_file(
+            {k: v.contiguous() for k, v in initial.items()},
+            str(out.with_name(out.stem + "-init.safetensors")),
+        )
         out.with_suffix(".json").write_text(json.dumps([s["losses"] for s in history["steps"]]))
 
 

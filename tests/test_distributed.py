@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,10 @@ from tests.conftest import REPO, save_tiny_encoder
 
 
 def _run(args: list[str], nproc: int | None) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    # The repository first (for tests.conftest), then the caller's path (a source checkout
+    # run with PYTHONPATH=src must train with that source, not an installed copy).
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
     if nproc is None:
         command = [sys.executable, "tests/ddp_worker.py", *args]
     else:
@@ -46,16 +50,20 @@ def test_two_process_gloo_matches_single_process(tmp_path, loss):
     )
     assert single.keys() == ddp.keys()
     # Adam divides by sqrt(v): where a gradient is ~0 (rare embedding rows), float
-    # summation-order noise can move a weight by up to lr per step. So compare losses
-    # tightly and the weights as a whole, relative to how far training moved them.
-    import json
-
+    # summation-order noise can move a weight by up to lr per step. So the losses are
+    # compared tightly, and the weights as a whole relative to how far training moved them
+    # from their (identical) initial values. Measured here (2 processes vs 1, 4 steps):
+    # losses within 1.6e-4 relative; weight difference 2.6% of the training movement (the
+    # movement itself is 6e-4 of the weights' norm, so a bound relative to the norm would
+    # let a run that differs by a large part of its training pass).
+    initial = load_file(str(tmp_path / "single-init.safetensors"))
     losses_single = json.loads((tmp_path / "single.json").read_text())
     losses_ddp = json.loads((tmp_path / "ddp.json").read_text())
     for a, b in zip(losses_single, losses_ddp, strict=True):
         assert a.keys() == b.keys()
         for task in a:
-            assert a[task] == pytest.approx(b[task], rel=1e-3, abs=1e-5)
-    diff = torch.sqrt(sum(((single[k] - ddp[k]) ** 2).sum() for k in single))
-    norm = torch.sqrt(sum((single[k] ** 2).sum() for k in single))
-    assert (diff / norm).item() < 1e-4, f"relative weight difference {(diff / norm).item():.2e}"
+            assert a[task] == pytest.approx(b[task], rel=5e-4)
+    diff = torch.sqrt(sum(((single[k] - ddp[k]) ** 2).sum() for k in single)).item()
+    moved = torch.sqrt(sum(((single[k] - initial[k]) ** 2).sum() for k in single)).item()
+    assert moved > 0, "training did not move the weights"
+    assert diff / moved < 0.05, f"weights differ by {diff / moved:.2%} of the training movement"

@@ -255,6 +255,42 @@ def test_mgda_two_tasks_closed_form():
     assert out.tolist() == pytest.approx([1.0, 0.0])  # g_a is already the min-norm point
 
 
+@pytest.mark.parametrize(
+    ("normalization", "weights"),
+    [
+        # g_a = (2, 0), g_b = (0, 1), losses (1, 4). Each option solves the min-norm problem
+        # for g_i / s_i, then weights the raw gradients by w_i / s_i.
+        # none, s = (1, 1): min 4 w^2 + (1 - w)^2 at w = 1/5 -> (1/5, 4/5).
+        ("none", [1 / 5, 4 / 5]),
+        # l2, s = |g| = (2, 1): unit gradients, w = (1/2, 1/2) -> (1/4, 1/2).
+        ("l2", [1 / 4, 1 / 2]),
+        # loss, s = L = (1, 4): points (2, 0), (0, 1/4); min 4 w^2 + (1 - w)^2 / 16 at
+        # w = 1/65 -> (1/65, 64/65) / (1, 4) = (1/65, 16/65).
+        ("loss", [1 / 65, 16 / 65]),
+        # loss+, s = L |g| = (2, 4): points (1, 0), (0, 1/4); min w^2 + (1 - w)^2 / 16 at
+        # w = 1/17 -> (1/17, 16/17) / (2, 4) = (1/34, 4/17).
+        ("loss+", [1 / 34, 4 / 17]),
+    ],
+)
+def test_mgda_normalization_hand_worked(normalization, weights):
+    w = make("mgda", ["a", "b"], normalization=normalization)
+    grads = torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    out = combine(w, grads, ["a", "b"], losses=[1.0, 4.0])
+    assert list(w.last_weights().values()) == pytest.approx(weights, rel=1e-9)
+    torch.testing.assert_close(out, torch.tensor(weights, dtype=torch.float64) @ grads)
+
+
+def test_mgda_loss_normalizations_use_the_losses_and_l2_does_not():
+    grads = torch.from_numpy(np.random.default_rng(9).normal(size=(3, 6)))
+    tasks = ["a", "b", "c"]
+    for normalization in ("none", "l2", "loss", "loss+"):
+        w = make("mgda", tasks, normalization=normalization)
+        first = combine(w, grads, tasks, losses=[1.0, 2.0, 3.0])
+        second = combine(w, grads, tasks, losses=[3.0, 1.0, 0.5])
+        same = torch.allclose(first, second, rtol=1e-9, atol=0)
+        assert same == (normalization in ("none", "l2")), normalization
+
+
 def test_mgda_last_layer_uses_only_the_slice():
     rng = np.random.default_rng(3)
     grads = torch.from_numpy(rng.normal(size=(3, 10)))
@@ -296,6 +332,23 @@ def test_cagrad_maximizes_worst_task_gain_in_the_ball():
     np.testing.assert_allclose(rescaled, d / (1 + c**2), rtol=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_cagrad_float32_update_stays_on_its_ball_with_opposed_gradients(seed):
+    """k=3 with g_b = -g_a exactly: the dual optimum is g_w ~ 0, the weights reach ~1e6 and
+    the update is their near-cancellation; it must still satisfy |d - g0| <= c |g0| (on
+    the boundary, as everywhere else for CAGrad)."""
+    gen = torch.Generator().manual_seed(seed)
+    g, h = torch.randn(1000, generator=gen), torch.randn(1000, generator=gen)
+    rows = torch.stack([g, -g, h])
+    c = 0.4
+    w = make("cagrad", ["a", "b", "c"], c=c, rescale=0)
+    d = combine(w, rows, ["a", "b", "c"]).double()
+    assert max(w.last_weights().values()) > 1e4  # the ill-conditioned case this is about
+    g0 = rows.double().mean(0)
+    ratio = ((d - g0).norm() / (c * g0.norm())).item()
+    assert 1.0 - 1e-3 < ratio <= 1.0 + 1e-6
+
+
 def test_imtl_equal_projections_on_unit_gradients():
     rng = np.random.default_rng(6)
     w = make("imtl", ["a", "b", "c", "d"])
@@ -323,10 +376,68 @@ def test_nash_mtl_satisfies_bargaining_condition():
         combine(w, torch.from_numpy(grads), ["a", "b", "c"])
         alpha = np.array(list(w.last_weights().values()))
         assert alpha.min() > 0
-        assert nash_residual(grads @ grads.T, alpha) < 1e-6  # (G G^T / |G G^T|_F) a = 1 / a
-    # Hand-worked: orthogonal g_a = (2, 0), g_b = (0, 1): M = diag(4, 1) / sqrt(17), a_i^2 M_ii = 1.
-    combine(w, torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64), ["a", "b"])
-    assert list(w.last_weights().values()) == pytest.approx([17**0.25 / 2, 17**0.25], rel=1e-6)
+        gram = grads @ grads.T  # unnormalized: the paper's a_i (G G^T a)_i = 1
+        np.testing.assert_allclose(alpha * (gram @ alpha), 1.0, rtol=1e-6)
+        assert nash_residual(gram, alpha) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("grads", "expected"),
+    [
+        # Orthogonal, norms 1 and 2: G G^T = diag(1, 4), a_i^2 |g_i|^2 = 1 -> a = (1, 1/2).
+        ([[1.0, 0.0], [0.0, 2.0]], [1.0, 0.5]),
+        # Orthogonal, norms 2 and 1: a = (1/2, 1).
+        ([[2.0, 0.0], [0.0, 1.0]], [0.5, 1.0]),
+        # Three orthonormal gradients: a = (1, 1, 1).
+        ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], [1.0, 1.0, 1.0]),
+        # g_a = (1, 0), g_b = (1, 1): G G^T = [[1, 1], [1, 2]], so a_a (a_a + a_b) = 1 and
+        # a_b (a_a + 2 a_b) = 1. With x = a_a^2: a_b = (1 - x) / a_a, then
+        # (1 - x)(2 - x) = x, x^2 - 4x + 2 = 0, x = 2 - sqrt(2) (a_b > 0 needs x < 1):
+        # a_a = sqrt(2 - sqrt 2) = 0.76537, a_b = (sqrt 2 - 1) / a_a = 0.54120.
+        (
+            [[1.0, 0.0], [1.0, 1.0]],
+            [math.sqrt(2 - math.sqrt(2)), (math.sqrt(2) - 1) / math.sqrt(2 - math.sqrt(2))],
+        ),
+    ],
+)
+def test_nash_mtl_hand_worked_weights(grads, expected):
+    tasks = ["a", "b", "c"][: len(grads)]
+    w = make("nash_mtl", tasks)
+    rows = torch.tensor(grads, dtype=torch.float64)
+    out = combine(w, rows, tasks)
+    assert list(w.last_weights().values()) == pytest.approx(expected, rel=1e-6)
+    torch.testing.assert_close(out, torch.tensor(expected, dtype=torch.float64) @ rows)
+    # a^T G G^T a = sum_i a_i (G G^T a)_i = k: the update's norm is sqrt(k) at any scale.
+    assert out.norm().item() == pytest.approx(math.sqrt(len(tasks)), rel=1e-6)
+
+
+def test_nash_mtl_update_is_scale_invariant():
+    rng = np.random.default_rng(17)
+    tasks = ["a", "b", "c"]
+    grads = rng.normal(size=(3, 50)) * np.array([[1.0], [0.3], [5.0]])
+    w = make("nash_mtl", tasks)
+    reference = combine(w, torch.from_numpy(grads), tasks)
+    ref_weights = np.array(list(w.last_weights().values()))
+    for s in (1e-4, 0.01, 7.0, 1e3):
+        out = combine(w, torch.from_numpy(grads * s), tasks)
+        torch.testing.assert_close(out, reference, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(
+            np.array(list(w.last_weights().values())) * s, ref_weights, rtol=1e-6
+        )
+
+
+def test_nash_mtl_exactly_opposed_float32_gradients_give_near_zero_update():
+    """g_b = -5 g_a (integer entries, so the float32 rows and their Gram matrix are exact):
+    no bargaining solution exists, the ridge keeps the weights finite but large
+    (a_a = 5 a_b), and only a float64 combination cancels them to ~0 (a float32 one left
+    3e-4 of the gradient here, 1.5% before the weights were rescaled)."""
+    g = torch.randint(-3, 4, (100,), generator=torch.Generator().manual_seed(0)).float()
+    w = make("nash_mtl", ["a", "b"])
+    out = combine(w, torch.stack([g, -5.0 * g]), ["a", "b"])
+    weights = w.last_weights()
+    assert weights["a"] > 100 and weights["a"] / weights["b"] == pytest.approx(5.0, rel=1e-6)
+    assert out.dtype == torch.float32
+    assert out.double().norm().item() < 1e-6 * g.double().norm().item()
 
 
 def test_gradnorm_equalizes_gradient_norms():

@@ -190,6 +190,88 @@ def test_component_receives_its_validated_options(install: InstallFn) -> None:
     assert "boost, favourite" in message  # the options it accepts
 
 
+LAX_PLUGIN = (
+    HEADER
+    + """
+from pydantic import BaseModel, ConfigDict, Field
+from mtl_pipeline.samplers.base import TaskSampler, normalize
+
+
+class Inner(BaseModel):  # no extra="forbid" either
+    factor: float = 1.0
+
+
+class LaxOptions(BaseModel):  # pydantic's default: unknown keys silently ignored
+    favourite: str = "a"
+    boost: float = Field(default=2.0, gt=0, alias="boost_factor")
+    inner: Inner | None = None
+
+
+class AllowOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")  # unknown keys silently kept
+    boost: float = 2.0
+
+
+class LaxSampler(TaskSampler):
+    name = "lax"
+    description = "Like favourite, with an options model that forgets extra='forbid'."
+    Options = LaxOptions
+
+    def probabilities(self, step):
+        return normalize({t: 1.0 for t in self.task_names})
+
+
+class AllowSampler(LaxSampler):
+    name = "allow"
+    Options = AllowOptions
+
+
+@hookimpl
+def register_samplers():
+    return [LaxSampler, AllowSampler]
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"name": "lax", "bost": 3}, r"bost: unknown option \(did you mean 'boost'\?\)"),
+        (
+            {"name": "lax", "inner": {"factr": 2}},
+            r"inner\.factr: unknown option \(did you mean 'factor'\?\)",
+        ),
+        ({"name": "allow", "boots": 3}, r"boots: unknown option \(did you mean 'boost'\?\)"),
+    ],
+)
+def test_unknown_option_is_refused_whatever_the_plugins_model_config(
+    install: InstallFn, options: dict, expected: str
+) -> None:
+    """A plugin's options model without ``extra="forbid"`` (or with ``extra="allow"``) still
+    gets the same unknown-option error, with a suggestion, as every built-in."""
+    from mtl_pipeline.config import TrainingConfig
+    from mtl_pipeline.samplers.factory import build_sampler
+
+    install("mtl-lax", {"lax": "lax_plugin"}, {"lax_plugin": LAX_PLUGIN})
+    with pytest.raises(ConfigError, match=expected) as info:
+        build_sampler(TrainingConfig(sampler=options), {"a": 10, "b": 10})
+    assert "training.sampler" in str(info.value) and "Options it accepts" in str(info.value)
+    # Declared keys, the field's alias and a nested model's own keys still work.
+    good = TrainingConfig(sampler={"name": "lax", "boost_factor": 3, "inner": {"factor": 2}})
+    sampler = build_sampler(good, {"a": 10, "b": 10})
+    assert sampler.options.boost == 3.0 and sampler.options.inner.factor == 2.0
+
+
+def test_every_registered_component_refuses_an_unknown_option() -> None:
+    registry = get_registry()
+    kinds = [kind for kind in KINDS if kind != "metric"]
+    for kind in kinds:
+        for name in registry.names(kind):
+            cls = registry.get(kind, name)
+            with pytest.raises(ConfigError, match="zz_not_an_option: unknown option"):
+                cls.parse_options({"zz_not_an_option": 1}, f"{kind}.{name}")
+
+
 def test_entry_point_may_name_an_object(install: InstallFn) -> None:
     """``module:attr`` entry points work too (a class instance as the plugin)."""
     source = (
@@ -319,6 +401,32 @@ def test_same_entry_point_name_in_two_packages(install: InstallFn) -> None:
         (
             "def register_losses():\n    return {'equal2': None}",
             r"register_losses\(\) must return a list of loss components, got dict",
+        ),
+        (
+            "def register_losses():\n    from mtl_pipeline.losses.equal import EqualWeighting\n"
+            "    return EqualWeighting",
+            r"register_losses\(\) must return a list of loss components, got the single class "
+            r"mtl_pipeline\.losses\.equal\.EqualWeighting; return a list: \[EqualWeighting\]",
+        ),
+        (
+            "def register_metrics():\n    from mtl_pipeline.metrics.base import Metric\n"
+            "    return Metric('solo', lambda p, r: 0.0)",
+            r"got the single Metric instance 'solo'; return a list: \[solo\]",
+        ),
+        (
+            "def register_losses():\n    from mtl_pipeline.losses.equal import EqualWeighting\n"
+            "    class Lenient(EqualWeighting):\n        name = 'lenient'\n"
+            "        @classmethod\n        def parse_options(cls, options, where):\n"
+            "            return cls.Options()\n    return [Lenient]",
+            r"returned class wrong_plugin\.register_losses\.<locals>\.Lenient, which overrides "
+            r"parse_options\(\)",
+        ),
+        (
+            "def register_samplers():\n"
+            "    from mtl_pipeline.samplers.round_robin import RoundRobinSampler\n"
+            "    class Loose(RoundRobinSampler):\n        name = 'loose'\n        Options = dict\n"
+            "    return [Loose]",
+            r"whose `Options` is <class 'dict'>; it must be a pydantic BaseModel subclass",
         ),
         (
             "def register_losses():\n    return [object]",

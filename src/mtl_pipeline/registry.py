@@ -188,9 +188,15 @@ class Registry:
         if result is None:
             return
         if not isinstance(result, list | tuple):
+            if isinstance(result, type) or kind == "metric" and isinstance(result, base or ()):
+                what = _describe_component(result)
+                raise PluginError(
+                    f"Plugin {plugin!r}: {hook_name}() must return a list of {kind} components, "
+                    f"got the single {what}; return a list: [{_short_name(result)}]."
+                )
             raise PluginError(
                 f"Plugin {plugin!r}: {hook_name}() must return a list of {kind} components, "
-                f"got {type(result).__name__}."
+                f"got {type(result).__name__} {result!r:.80}."
             )
         for obj in result:
             name = getattr(obj, "name", None)
@@ -209,6 +215,8 @@ class Registry:
                     f"Plugin {plugin!r}: {hook_name}() returned {obj!r}; each item must be "
                     f"{expected} with a non-empty string `name`."
                 )
+            if kind != "metric":
+                _check_options_contract(plugin, hook_name, obj)
             table = self._tables[kind]
             if name in table:
                 raise PluginError(
@@ -247,6 +255,41 @@ class Registry:
     def hook(self) -> Any:
         """Call observers as ``registry.hook.on_step_end(step=..., logs=...)``."""
         return self._hook
+
+
+def _short_name(obj: Any) -> str:
+    """A class's own name, or a metric's ``name``: what the plugin author wrote."""
+    return obj.__name__ if isinstance(obj, type) else str(getattr(obj, "name", type(obj).__name__))
+
+
+def _describe_component(obj: Any) -> str:
+    """``class pkg.mod.Cls`` or ``Metric instance 'name'`` for error messages."""
+    if isinstance(obj, type):
+        return f"class {obj.__module__}.{obj.__qualname__}"
+    return f"{type(obj).__name__} instance {getattr(obj, 'name', obj)!r}"
+
+
+def _check_options_contract(plugin: str, hook_name: str, cls: type) -> None:
+    """A component's options are a pydantic model named ``Options``, parsed only by
+    ``Component.parse_options`` (which refuses unknown keys whatever the model's config)."""
+    from pydantic import BaseModel
+
+    from mtl_pipeline.components import Component
+
+    where = f"Plugin {plugin!r}: {hook_name}() returned {_describe_component(cls)}"
+    options = getattr(cls, "Options", None)
+    if not (isinstance(options, type) and issubclass(options, BaseModel)):
+        raise PluginError(
+            f"{where}, whose `Options` is {options!r}; it must be a pydantic BaseModel subclass "
+            "(mtl_pipeline.components.NoOptions for a component without options)."
+        )
+    parse = getattr(cls.parse_options, "__func__", None)
+    if parse is not Component.parse_options.__func__:
+        raise PluginError(
+            f"{where}, which overrides parse_options(); options are parsed by mtl_pipeline from "
+            "the `Options` model (unknown keys are always refused), so declare every option "
+            "there and remove the override."
+        )
 
 
 def disabled_plugins() -> list[str]:

@@ -13,10 +13,17 @@ and converges quadratically; the paper's cvxpy sequence of convex approximations
 not needed, and cvxpy is not a dependency. If the solver still fails (residual of the
 optimality condition above ``1e-4``) the step falls back to equal weights, with a warning.
 
-As in the authors' code, ``M = G G^T / |G G^T|_F`` (normalized), which makes the weights
-O(1) whatever the gradient scale; a tiny relative ridge keeps ``f`` bounded when the
-gradients exactly cancel (no bargaining solution exists then); a task with a zero gradient gets weight 0. The authors' own
-``max_norm`` clipping is ``training.max_grad_norm`` here.
+Scale: the solver works on ``M = G G^T / N`` with ``N = |G G^T|_F``, which keeps its
+iterates O(1) whatever the gradient scale; its solution ``b`` satisfies ``b_i (M b)_i = 1``,
+and the returned weights are ``a = b / sqrt(N)``, which satisfy the paper's condition on the
+unnormalized Gram matrix, ``a_i (G G^T a)_i = 1``. This is what the authors' code does (its
+constraint multiplies the normalization factor back in). It makes the update
+``d = sum_i a_i g_i`` scale-invariant, as the method intends: scaling every gradient by
+``s`` scales ``a`` by ``1/s`` and leaves ``d`` unchanged, and ``|d|^2 = a^T G G^T a = k``.
+A tiny relative ridge keeps ``f`` bounded when the gradients exactly cancel (no bargaining
+solution exists then; the weights grow large and nearly equal, and the base class combines
+them in float64 so the cancelled update stays near zero); a task with a zero gradient
+gets weight 0. The authors' own ``max_norm`` clipping is ``training.max_grad_norm`` here.
 """
 
 from __future__ import annotations
@@ -39,14 +46,17 @@ RIDGE = 1e-10
 
 
 def nash_residual(gram: np.ndarray, alpha: np.ndarray) -> float:
-    """``max_i |alpha_i (M alpha)_i - 1|`` for ``M`` the Frobenius-normalized Gram matrix:
-    0 at the bargaining solution."""
-    m = gram / np.linalg.norm(gram)
-    return float(np.max(np.abs(alpha * (m @ alpha) - 1.0)))
+    """``max_i |alpha_i (G G^T alpha)_i - 1|`` for ``gram = G G^T`` (unnormalized): 0 at the
+    bargaining solution."""
+    return float(np.max(np.abs(alpha * (gram @ alpha) - 1.0)))
 
 
 def nash_weights(gram: np.ndarray, max_iter: int = 200) -> tuple[np.ndarray, float]:
-    """(``alpha`` solving ``M alpha = 1 / alpha``, residual) for ``M = gram / |gram|_F``."""
+    """(``alpha`` solving ``gram alpha = 1 / alpha``, residual of that condition).
+
+    Solved for the normalized ``M = gram / |gram|_F`` and rescaled by ``1 / sqrt(|gram|_F)``;
+    the residual ``max_i |alpha_i (gram alpha)_i - 1|`` is the same for both forms.
+    """
     k = gram.shape[0]
     norms = np.sqrt(np.clip(np.diag(gram), 0.0, None))
     active = np.flatnonzero(norms > 0)
@@ -79,7 +89,7 @@ def nash_weights(gram: np.ndarray, max_iter: int = 200) -> tuple[np.ndarray, flo
     )
     alpha = np.exp(result.x)
     residual = float(np.max(np.abs(alpha * (m @ alpha) - 1.0)))
-    weights[active] = alpha
+    weights[active] = alpha / np.sqrt(scale)
     return weights, residual
 
 
