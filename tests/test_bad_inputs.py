@@ -1,4 +1,4 @@
-"""The bad-input catalogue (issue 10): one test per bad input, asserting what the user reads.
+"""The bad-input catalogue: one test per bad input, asserting what the user reads.
 
 Each test checks that the message names the place (file and line or row, or the config
 key), the field, and what was expected versus what was found. docs/reliability.md lists

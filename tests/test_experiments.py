@@ -1,4 +1,4 @@
-"""The experiments pipeline (issue 7): advisor rule, tables, affinity, grid budget, and the
+"""The experiments pipeline: advisor rule, tables, affinity, grid budget, and the
 CI-size grid end to end (``conf/experiments_tiny`` on the tiny random BERT)."""
 
 from __future__ import annotations

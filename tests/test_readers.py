@@ -1,4 +1,4 @@
-"""Readers on real data (issue 2): the GLUE quirks, CSV, JSON Lines, Parquet, CoNLL-U, HF.
+"""Readers on real data: the GLUE quirks, CSV, JSON Lines, Parquet, CoNLL-U, HF.
 
 The GLUE and UD files are the ones shipped in data/01_raw; expected counts are computed
 from the raw bytes here, independently of the reader under test.

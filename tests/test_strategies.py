@@ -1,4 +1,4 @@
-"""Transfer strategies (issue 7) on the smoke-sized GLUE data and the tiny random BERT.
+"""Transfer strategies on the smoke-sized GLUE data and the tiny random BERT.
 
 Each strategy trains, packages one model that saves, loads and predicts identically; STILTs
 really starts the target from the intermediate model's encoder with the intermediate head

@@ -21,7 +21,7 @@ def register_architectures() -> list[type]:
     from mtl_pipeline.architectures.mmoe import MMoE
     from mtl_pipeline.architectures.shared_private import SharedPrivate
     from mtl_pipeline.architectures.sluice import Sluice
-    from mtl_pipeline.strategies.per_task import PerTask  # issue 7: how per-task models are saved
+    from mtl_pipeline.strategies.per_task import PerTask  # how per-task models are saved
 
     return [HardSharing, CrossStitch, Sluice, Hierarchical, Adapters, MMoE, SharedPrivate, PerTask]
 

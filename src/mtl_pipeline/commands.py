@@ -95,7 +95,7 @@ def groups(affinity_path: str, n_groups: int, top: int, as_json: bool) -> None:
         click.echo(f"  {line}")
 
 
-# --- issue 9: batch prediction from the shell ------------------------------------------
+# --- batch prediction from the shell ------------------------------------------
 @mtl.command(name="predict")
 @click.option("--task", required=True, help="Task to predict (one of the model's tasks).")
 @click.option(

@@ -166,7 +166,7 @@ class TokenizationConfig(StrictModel):
 
 
 class TrainingConfig(StrictModel):
-    #: Transfer strategy (issue 7; strategies/, docs/strategies.md).
+    #: Transfer strategy (strategies/, docs/strategies.md).
     strategy: Literal["mtl_all", "single_task", "pairwise", "stilts", "mtl_then_finetune"] = (
         "mtl_all"
     )
@@ -206,7 +206,7 @@ class TrainingConfig(StrictModel):
     resume: bool = True
     progress_bar: bool = True
     num_threads: PositiveInt | None = None
-    # --- issue 7: options of the transfer strategies (docs/strategies.md) ---------------
+    # --- options of the transfer strategies (docs/strategies.md) ---------------
     #: pairwise / stilts: the task the model is for (model selection uses its main metric).
     target_task: str | None = None
     #: pairwise: the task trained jointly with the target; stilts: the intermediate task.
@@ -214,7 +214,6 @@ class TrainingConfig(StrictModel):
     #: Steps of the second phase (stilts: the target; mtl_then_finetune: each task's
     #: fine-tuning); null: max_steps.
     finetune_steps: PositiveInt | None = None
-    # --- end issue 7 ------------------------------------------------------------------
 
     @field_validator("device")
     @classmethod
@@ -225,7 +224,7 @@ class TrainingConfig(StrictModel):
 
     @model_validator(mode="after")
     def _strategy_options(self) -> TrainingConfig:
-        """issue 7: a strategy option the strategy does not use is an error, not a no-op."""
+        """A strategy option the strategy does not use is an error, not a no-op."""
         pair = self.strategy in ("pairwise", "stilts")
         if pair and (self.target_task is None or self.supporting_task is None):
             raise ValueError(
@@ -258,7 +257,7 @@ class ReportingConfig(StrictModel):
     title: str = "mtl_pipeline run"
 
 
-# --- issue 9: experiment tracking and batch prediction (parameters_tracking.yml,
+# --- experiment tracking and batch prediction (parameters_tracking.yml,
 # parameters_predict.yml) -------------------------------------------------------------
 class MlflowConfig(StrictModel):
     """MLflow tracking; off unless ``enabled`` (the ``mlflow`` extra must be installed)."""
@@ -320,10 +319,7 @@ class PredictConfig(StrictModel):
     batch_size: PositiveInt = Field(default=64, description="Examples per forward pass.")
 
 
-# --- end issue 9 -------------------------------------------------------------------------
-
-
-# --- issue 7: the experiments pipeline (parameters_experiments.yml, docs/strategies.md) ---
+# --- the experiments pipeline (parameters_experiments.yml, docs/strategies.md) ---
 class ExperimentsBudget(StrictModel):
     """What one grid cell may spend; the grid's run time is linear in ``steps``."""
 
@@ -390,9 +386,6 @@ class ExperimentsConfig(StrictModel):
         return values
 
 
-# --- end issue 7 -------------------------------------------------------------------------
-
-
 class RunSelectionConfig(StrictModel):
     """``run``: which of the configured tasks this run trains (``task_selection``).
 
@@ -433,9 +426,9 @@ class RunConfig(StrictModel):
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     reporting: ReportingConfig = ReportingConfig()
-    tracking: TrackingConfig = TrackingConfig()  # issue 9
-    predict: PredictConfig = PredictConfig()  # issue 9
-    experiments: ExperimentsConfig = ExperimentsConfig()  # issue 7
+    tracking: TrackingConfig = TrackingConfig()
+    predict: PredictConfig = PredictConfig()
+    experiments: ExperimentsConfig = ExperimentsConfig()
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -460,7 +453,7 @@ class RunConfig(StrictModel):
 
     @model_validator(mode="after")
     def _strategy_tasks(self) -> RunConfig:
-        """issue 7: task names in ``training`` and ``experiments`` must be configured tasks."""
+        """Task names in ``training`` and ``experiments`` must be configured tasks."""
         names = set(self.tasks)
         selected = self.run.tasks
         if selected is not None:

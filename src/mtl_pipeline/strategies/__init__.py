@@ -1,4 +1,4 @@
-"""Transfer strategies (issue 7): how the tasks are combined over one or more training runs.
+"""Transfer strategies: how the tasks are combined over one or more training runs.
 
 ``training.strategy`` picks one; ``run_strategy`` is what ``run_training`` calls for every
 strategy but ``mtl_all`` (whose path is unchanged). See docs/strategies.md.

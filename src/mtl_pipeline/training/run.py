@@ -203,14 +203,13 @@ def run_training(
     task_cfgs = {
         name: parse_section(TaskConfig, tasks[name], f"tasks.{name}") for name in task_data
     }
-    # --- issue 7: every strategy but mtl_all is a sequence of train_phase calls (strategies/) ---
+    # --- every strategy but mtl_all is a sequence of train_phase calls (strategies/) ---
     if train_cfg.strategy != "mtl_all":
         from mtl_pipeline.strategies import run_strategy
 
         return run_strategy(
             model_cfg, train_cfg, task_cfgs, task_data, keep_final_checkpoint=keep_final_checkpoint
         )
-    # --- end issue 7 ---
     return train_phase(
         model_cfg, train_cfg, task_cfgs, task_data, keep_final_checkpoint=keep_final_checkpoint
     )
@@ -229,7 +228,7 @@ def train_phase(
 ) -> tuple[MultiTaskModel, dict[str, Any]]:
     """One training run over ``task_data``'s tasks: fresh heads, optimizer and schedule.
 
-    issue 7: ``init(architecture)`` runs after the architecture is built and before the
+    ``init(architecture)`` runs after the architecture is built and before the
     trainer exists (a transfer strategy copies an earlier phase's weights in there);
     ``selection_tasks`` picks the best step by those tasks' main metrics only;
     ``fingerprint_extra`` names what ``init`` loaded, so a checkpoint of this phase is not

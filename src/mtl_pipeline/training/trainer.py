@@ -86,7 +86,7 @@ class Trainer:
         selection_tasks: list[str] | None = None,
     ) -> None:
         self.architecture = architecture
-        # issue 7: pairwise MTL keeps the step best for its target, not for the mean of both.
+        # Pairwise MTL keeps the step best for its target, not for the mean of both.
         self.selection_tasks = {t: tasks[t] for t in selection_tasks} if selection_tasks else tasks
         self.tasks = tasks
         self.config = config
@@ -142,7 +142,7 @@ class Trainer:
             "skipped_steps": [],
             "gradient_conflicts": [],
         }
-        # --- issue 5: weighting context (task types, last shared layer) + conflict monitor ---
+        # --- weighting context (task types, last shared layer) + conflict monitor ---
         self.weighting.bind(weighting_context(architecture, self.shared_params, config.seed))
         self.conflict_monitor = (
             GradientConflictMonitor(self, config.conflict_monitor_every)
@@ -154,7 +154,6 @@ class Trainer:
             if config.task_affinity.every
             else None
         )
-        # --- end issue 5 ---
         self.best_score, self.best_step = -math.inf, 0
         self.best_metrics: dict[str, dict[str, float]] = {}
         self.best_state: dict[str, torch.Tensor] | None = None
@@ -177,7 +176,7 @@ class Trainer:
                 "weight_decay": cfg.weight_decay,
                 "lr": cfg.head_learning_rate or cfg.learning_rate,
             },
-            # issue 5: a weighting may set its own rate (uncertainty's log-variances)
+            # A weighting may set its own rate (uncertainty's log-variances)
             "weighting": {
                 "params": [],
                 "weight_decay": 0.0,
@@ -365,23 +364,21 @@ class Trainer:
             dynamic_ncols=True,
         )
         while self.step < cfg.max_steps:
-            # --- issue 6: record the sampler's distribution for the report (pure; no RNG use) ---
+            # --- record the sampler's distribution for the report (pure; no RNG use) ---
             if self.step % cfg.log_every == 0:
                 self.history.setdefault("sampler_probabilities", []).append(
                     {"step": self.step + 1, "probabilities": self.sampler.probabilities(self.step)}
                 )
-            # --- end issue 6 ---
             logs = self.train_step()
             self.step += 1
             self.history["steps"].append(logs)
-            # --- issue 5: gradient-conflict monitor (forks the RNG; touches no training state) ---
+            # --- gradient-conflict monitor (forks the RNG; touches no training state) ---
             if self.conflict_monitor is not None and self.conflict_monitor.due(self.step):
                 self.history.setdefault("gradient_conflicts", []).append(
                     self.conflict_monitor.measure(logs)
                 )
             if self.affinity_monitor is not None and self.affinity_monitor.due(self.step):
                 self.history.setdefault("task_affinity", []).append(self.affinity_monitor.measure())
-            # --- end issue 5 ---
             for t, v in logs["losses"].items():
                 if math.isfinite(v):
                     self._ema[t] = v if t not in self._ema else 0.9 * self._ema[t] + 0.1 * v

@@ -1,4 +1,4 @@
-"""The experiments pipeline (issue 7): the transfer-strategy grid; not part of ``__default__``."""
+"""The experiments pipeline: the transfer-strategy grid; not part of ``__default__``."""
 
 from mtl_pipeline.pipelines.experiments.pipeline import create_pipeline
 

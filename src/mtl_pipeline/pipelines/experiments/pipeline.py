@@ -1,4 +1,4 @@
-"""Experiments: the transfer-strategy grid (issue 7). Not part of ``__default__``.
+"""Experiments: the transfer-strategy grid. Not part of ``__default__``.
 
 ``kedro run --pipelines ingestion,tokenization,experiments`` (docs/strategies.md). The grid
 reuses the main pipeline's tokenized features (``<task>.train_features``...). Node layout,

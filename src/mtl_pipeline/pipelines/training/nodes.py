@@ -22,7 +22,7 @@ def train_model(
     grouped = group_per_task(names, task_data)
     # The last step's checkpoint stays until the model is saved (hooks.py removes it then).
     trained, history = run_training(model, training, tasks, grouped, keep_final_checkpoint=True)
-    # The exported directory describes itself (README.md model card, issue 9).
+    # The exported directory describes itself (README.md model card).
     trained.card = card_facts(history, tasks, {t: d["label_info"] for t, d in grouped.items()})
     return trained, history
 
