@@ -306,3 +306,21 @@ def test_predict_pipeline_refuses_an_output_that_is_its_input(tmp_path: Path, mo
         load_prediction_input({"task": "sst2", "input": str(source), "output": "o.csv"}).shape[0]
         == 1
     )
+
+
+def test_predict_input_errors_say_row_for_parquet_and_line_for_text(tmp_path):
+    """Parquet has no lines: a bad cell is named by its row, a CSV's by its line."""
+    import pandas as pd
+
+    from mtl_pipeline.errors import DataError
+    from mtl_pipeline.pipelines.predict.nodes import model_inputs, read_input
+
+    frame = pd.DataFrame({"sentence": ["fine", "  ", "also fine"]})
+    parquet = tmp_path / "in.parquet"
+    frame.to_parquet(parquet)
+    csv = tmp_path / "in.csv"
+    frame.to_csv(csv, index=False)
+    with pytest.raises(DataError, match=r"in.parquet: row 2: field 'sentence' is empty"):
+        model_inputs(read_input(str(parquet)), ["sentence"], "sequence", str(parquet))
+    with pytest.raises(DataError, match=r"in.csv: line 3: field 'sentence' is empty"):
+        model_inputs(read_input(str(csv)), ["sentence"], "sequence", str(csv))

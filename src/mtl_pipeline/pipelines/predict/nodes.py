@@ -103,8 +103,8 @@ def _is_missing(value: Any) -> bool:
 def model_inputs(frame: pd.DataFrame, text_fields: list[str], level: str, source: str) -> list[Any]:
     """``MultiTaskModel.predict`` inputs from the frame: texts, pairs or word lists.
 
-    Every value is checked here so that a blank cell is reported with its file line, not as
-    a tokenizer error about batch item 3172.
+    Every value is checked here so that a blank cell is reported with its file line (or
+    row, for record formats), not as a tokenizer error about batch item 3172.
     """
     missing = [f for f in text_fields if f not in frame.columns]
     if missing:
@@ -116,6 +116,9 @@ def model_inputs(frame: pd.DataFrame, text_fields: list[str], level: str, source
     if frame.empty:
         raise DataError(f"{source}: no data rows; expected at least one example.")
     rows = frame["_row"].tolist() if "_row" in frame.columns else list(range(1, len(frame) + 1))
+    from mtl_pipeline.readers.base import row_unit
+
+    unit = row_unit(frame)  # "row" for Parquet and HF datasets, which have no lines
     inputs: list[Any] = []
     if level == "token":
         field = text_fields[0]
@@ -125,7 +128,7 @@ def model_inputs(frame: pd.DataFrame, text_fields: list[str], level: str, source
             words = value.split() if isinstance(value, str) else value
             if _is_missing(words) or not isinstance(words, list) or not words:
                 raise DataError(
-                    f"{source}: line {row}: field {field!r} holds no words; expected a list of "
+                    f"{source}: {unit} {row}: field {field!r} holds no words; expected a list of "
                     "words or whitespace-separated text."
                 )
             inputs.append([str(w) for w in words])
@@ -136,7 +139,7 @@ def model_inputs(frame: pd.DataFrame, text_fields: list[str], level: str, source
         for field, values in zip(text_fields, columns, strict=True):
             value = values[i]
             if _is_missing(value) or not str(value).strip():
-                raise DataError(f"{source}: line {row}: field {field!r} is empty; expected text.")
+                raise DataError(f"{source}: {unit} {row}: field {field!r} is empty; expected text.")
             texts.append(str(value))
         inputs.append(texts[0] if len(texts) == 1 else tuple(texts))
     return inputs
