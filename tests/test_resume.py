@@ -29,6 +29,21 @@ def _assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) ->
         assert torch.equal(a[key], b[key]), key
 
 
+def _run_killed_at(step, monkeypatch, model_params, training, tasks, task_data) -> None:
+    """Train until ``step`` and die there as a kill would (the checkpoints stay)."""
+    original = trainer_module.Trainer.train_step
+
+    def dying_step(self):
+        if self.step == step:
+            raise KeyboardInterrupt("simulated kill")
+        return original(self)
+
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(model_params, training, tasks, task_data)
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", original)
+
+
 @pytest.mark.parametrize("kill_after", [1, 3, 5])
 def test_interrupted_then_resumed_equals_uninterrupted(
     smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch, kill_after
@@ -78,17 +93,7 @@ def test_changed_config_does_not_resume(
     model_params, training = tiny_training_params(
         tiny_encoder_dir, checkpoint_dir=str(tmp_path / "c"), checkpoint_every=1, max_steps=4
     )
-    original = trainer_module.Trainer.train_step
-
-    def dying_step(self):
-        if self.step == 2:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(trainer_module.Trainer, "train_step", dying_step)
-    with pytest.raises(KeyboardInterrupt):
-        run_training(model_params, training, tasks, task_data)
-    monkeypatch.setattr(trainer_module.Trainer, "train_step", original)
+    _run_killed_at(2, monkeypatch, model_params, training, tasks, task_data)
     training["learning_rate"] = 1e-3
     _, history = run_training(model_params, training, tasks, task_data)
     assert len(history["steps"]) == 4
@@ -106,17 +111,7 @@ def test_changed_data_of_the_same_size_does_not_resume(
     model_params, training = tiny_training_params(
         tiny_encoder_dir, checkpoint_dir=str(tmp_path / "f"), checkpoint_every=1, max_steps=4
     )
-    original = trainer_module.Trainer.train_step
-
-    def dying_step(self):
-        if self.step == 2:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(trainer_module.Trainer, "train_step", dying_step)
-    with pytest.raises(KeyboardInterrupt):
-        run_training(model_params, training, tasks, task_data)
-    monkeypatch.setattr(trainer_module.Trainer, "train_step", original)
+    _run_killed_at(2, monkeypatch, model_params, training, tasks, task_data)
 
     changed = dict(task_data)
     sst2 = dict(task_data["sst2"])
