@@ -43,11 +43,9 @@ def test_design_covers_every_pair():
         assert {(a, s) for a, _, s in CELLS} == {(a, s) for a in ARCHITECTURES for s in SAMPLERS}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("architecture", "loss", "sampler"), CELLS)
-def test_trains(architecture, loss, sampler, all_task_data, tiny_encoder_dir):
-    tasks, task_data = all_task_data
-    # A sampler that needs per-task options gets them for these tasks.
+def _cell_params(architecture, loss, sampler, task_data, tiny_encoder_dir):
+    """(model, training) params of one matrix cell: two steps, two tasks a step; a sampler
+    that needs per-task options gets them for these tasks."""
     sampler_spec: dict = {"name": sampler}
     if sampler == "specified":
         sampler_spec["probabilities"] = dict.fromkeys(task_data, 1.0)
@@ -59,8 +57,16 @@ def test_trains(architecture, loss, sampler, all_task_data, tiny_encoder_dir):
         loss={"name": loss},
         sampler=sampler_spec,
     )
-    training.update(weight_decay=0.0, warmup_ratio=0.0)  # only a gradient step moves weights
     model["architecture"] = architecture_spec(architecture, list(task_data))
+    return model, training
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("architecture", "loss", "sampler"), CELLS)
+def test_trains(architecture, loss, sampler, all_task_data, tiny_encoder_dir):
+    tasks, task_data = all_task_data
+    model, training = _cell_params(architecture, loss, sampler, task_data, tiny_encoder_dir)
+    training.update(weight_decay=0.0, warmup_ratio=0.0)  # only a gradient step moves weights
     initial: dict[str, torch.Tensor] = {}
 
     def snapshot(arch: torch.nn.Module) -> None:
@@ -126,18 +132,7 @@ def test_passage_design_covers_every_component():
 @pytest.mark.parametrize(("architecture", "loss", "sampler"), PASSAGE_CELLS)
 def test_passage_types_train(architecture, loss, sampler, passage_task_data, tiny_encoder_dir):
     tasks, task_data = passage_task_data
-    sampler_spec: dict = {"name": sampler}
-    if sampler == "specified":
-        sampler_spec["probabilities"] = dict.fromkeys(task_data, 1.0)
-    model, training = tiny_training_params(
-        tiny_encoder_dir,
-        max_steps=2,
-        eval_every=2,
-        tasks_per_step=2,
-        loss={"name": loss},
-        sampler=sampler_spec,
-    )
-    model["architecture"] = architecture_spec(architecture, list(task_data))
+    model, training = _cell_params(architecture, loss, sampler, task_data, tiny_encoder_dir)
     _, history = run_training(model, training, tasks, task_data)
     assert all(math.isfinite(v) for step in history["steps"] for v in step["losses"].values())
     final = history["evaluations"][-1]["metrics"]
