@@ -26,10 +26,10 @@ from mtl_pipeline.config import TaskConfig
 from mtl_pipeline.errors import DataError
 from mtl_pipeline.labels import spelling_key
 from mtl_pipeline.readers.base import (
-    COLUMNS_FROM,
     ROW_COLUMN,
     ROW_UNIT,
     Reader,
+    check_columns,
     check_unicode,
     decode_binary,
     no_rows_error,
@@ -99,17 +99,12 @@ def standardize(raw: pd.DataFrame, path: str, cfg: TaskConfig, task_type: TaskTy
     custom = task_type.standardize(raw, path, cfg)
     if custom is not None:
         return custom
-    needed = [*cfg.text_fields, cfg.label_field]
-    missing = [f for f in needed if f not in raw.columns]
-    if missing:
-        found = [c for c in raw.columns if c != ROW_COLUMN]
-        source = raw.attrs.get(COLUMNS_FROM)
-        where = f"{path}: {source}" if source else path
-        raise DataError(
-            f"{where}: missing column(s) {', '.join(map(repr, missing))}; expected the task's "
-            f"text_fields {cfg.text_fields} and label_field {cfg.label_field!r}; columns found: "
-            f"{preview_list(found, 20)[1:-1]}."
-        )
+    check_columns(
+        raw,
+        path,
+        [*cfg.text_fields, cfg.label_field],
+        f"the task's text_fields {cfg.text_fields} and label_field {cfg.label_field!r}",
+    )
     if raw.empty:
         raise no_rows_error(path)
     rows = raw[ROW_COLUMN].tolist()

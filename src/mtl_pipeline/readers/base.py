@@ -171,6 +171,29 @@ def no_rows_error(path: str | Path, detail: str = "") -> DataError:
     return DataError(f"{path}: no data rows{extra}; expected at least one example.")
 
 
+def check_columns(
+    frame: Any,
+    path: str | Path,
+    needed: Sequence[str],
+    expected: str,
+    hidden: Sequence[str] = (ROW_COLUMN,),
+) -> None:
+    """Raise ``DataError`` naming the columns of ``needed`` that ``frame`` lacks, what the
+    task expected (``expected``, in words) and the columns found (capped; ``hidden``
+    bookkeeping columns left out). The reader's ``COLUMNS_FROM`` note says where the
+    names came from."""
+    missing = [f for f in needed if f not in frame.columns]
+    if not missing:
+        return
+    found = [c for c in frame.columns if c not in hidden]
+    source = frame.attrs.get(COLUMNS_FROM)
+    where = f"{path}: {source}" if source else str(path)
+    raise DataError(
+        f"{where}: missing column(s) {', '.join(map(repr, missing))}; expected {expected}; "
+        f"columns found: {preview_list(found, 20)[1:-1]}."
+    )
+
+
 def preview(value: object, limit: int = 80) -> str:
     """``repr`` of a value, shortened so one bad row cannot flood the terminal."""
     text = repr(value)

@@ -18,7 +18,12 @@ import numpy as np
 from pydantic import Field, PositiveInt, model_validator
 
 from mtl_pipeline.errors import DataError
-from mtl_pipeline.readers.base import COLUMNS_FROM, ROW_COLUMN, no_rows_error, preview
+from mtl_pipeline.readers.base import (
+    ROW_COLUMN,
+    check_columns,
+    no_rows_error,
+    preview,
+)
 from mtl_pipeline.task_types.base import TaskType
 from mtl_pipeline.task_types.classification import SequenceHeadOptions
 
@@ -94,17 +99,13 @@ class MultipleChoiceTask(TaskType):
 
         opts = self.opts
         choice_columns = opts.choice_fields or [opts.choices_field]
-        needed = [*cfg.text_fields, cfg.label_field, *choice_columns]
-        missing = [f for f in needed if f not in raw.columns]
-        if missing:
-            found = [c for c in raw.columns if c != ROW_COLUMN]
-            source = raw.attrs.get(COLUMNS_FROM)
-            where = f"{path}: {source}" if source else path
-            raise DataError(
-                f"{where}: missing column(s) {', '.join(map(repr, missing))}; expected the "
-                f"context text_fields {cfg.text_fields}, label_field {cfg.label_field!r} and "
-                f"the choices {choice_columns}; columns found: {', '.join(map(repr, found))}."
-            )
+        check_columns(
+            raw,
+            path,
+            [*cfg.text_fields, cfg.label_field, *choice_columns],
+            f"the context text_fields {cfg.text_fields}, label_field {cfg.label_field!r} and "
+            f"the choices {choice_columns}",
+        )
         if raw.empty:
             raise no_rows_error(path)
         rows = raw[ROW_COLUMN].tolist()

@@ -23,7 +23,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from mtl_pipeline.errors import ConfigError, DataError
-from mtl_pipeline.readers.base import COLUMNS_FROM, ROW_COLUMN, no_rows_error, preview
+from mtl_pipeline.readers.base import (
+    ROW_COLUMN,
+    check_columns,
+    no_rows_error,
+    preview,
+)
 from mtl_pipeline.task_types.base import TaskType
 
 
@@ -95,17 +100,14 @@ class SpanExtractionTask(TaskType):
                 f"{cfg.text_fields}."
             )
         question_field, context_field = cfg.text_fields
-        needed = [question_field, context_field, cfg.label_field]
-        missing = [f for f in needed if f not in raw.columns]
-        if missing:
-            found = [c for c in raw.columns if not c.startswith("_")]
-            source = raw.attrs.get(COLUMNS_FROM)
-            where = f"{path}: {source}" if source else path
-            raise DataError(
-                f"{where}: missing column(s) {', '.join(map(repr, missing))}; expected "
-                f"text_fields [question, context] {cfg.text_fields} and label_field "
-                f"{cfg.label_field!r}; columns found: {', '.join(map(repr, found))}."
-            )
+        check_columns(
+            raw,
+            path,
+            [question_field, context_field, cfg.label_field],
+            f"text_fields [question, context] {cfg.text_fields} and label_field "
+            f"{cfg.label_field!r}",
+            hidden=[c for c in raw.columns if str(c).startswith("_")],
+        )
         if raw.empty:
             raise no_rows_error(path)
         places = (
