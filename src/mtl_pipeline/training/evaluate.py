@@ -3,6 +3,7 @@ periodic evaluation, the evaluation pipeline and ``MultiTaskModel.predict``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -49,17 +50,11 @@ def predict_split(
             limit=limit,
         )
         return task_type.decode(split, outputs, details=details)
-    was_training = architecture.training
-    architecture.eval()
     count = len(split) if limit is None else min(limit, len(split))
     per_example_pred: list[Any] = [None] * count
     per_example_ref: list[Any] = [None] * count
-    for indices in split.eval_batches(batch_size, limit):
-        batch = split.collate(indices, pad_id)
-        labels = batch.pop("labels")
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        with autocast(device, precision):
-            logits = architecture(task, batch).logits
+    batches = _eval_batches(architecture, task, split, batch_size, device, precision, pad_id, limit)
+    for indices, logits, labels in batches:
         preds = task_type.predict(logits).float().cpu().numpy()
         labels_np = labels.numpy()
         for j, idx in enumerate(indices):
@@ -70,8 +65,6 @@ def predict_split(
             else:
                 per_example_pred[idx] = preds[j]
                 per_example_ref[idx] = labels_np[j]
-    if was_training:
-        architecture.train()
     if task_type.level != "token":
         return np.asarray(per_example_pred), np.asarray(per_example_ref)
     if not flatten_tokens:
@@ -94,17 +87,11 @@ def raw_outputs(
     """Each example's float32 logits in example order: ``(group x outputs)`` rows for
     multi-sequence records, ``(length, outputs)`` for token-level outputs (trimmed to the
     example's length), ``(outputs,)`` otherwise."""
-    was_training = architecture.training
-    architecture.eval()
     count = len(split) if limit is None else min(limit, len(split))
     outputs: list[Any] = [None] * count
     group = split.group
-    for indices in split.eval_batches(batch_size, limit):
-        batch = split.collate(indices, pad_id)
-        batch.pop("labels")
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        with autocast(device, precision):
-            logits = architecture(task, batch).logits
+    batches = _eval_batches(architecture, task, split, batch_size, device, precision, pad_id, limit)
+    for indices, logits, _ in batches:
         values = logits.float().cpu().numpy()
         if group > 1:
             values = values.reshape(len(indices), group, *values.shape[1:])
@@ -114,9 +101,34 @@ def raw_outputs(
             else:
                 values_j = values[j]
             outputs[idx] = values_j
-    if was_training:
-        architecture.train()
     return outputs
+
+
+def _eval_batches(
+    architecture: Any,
+    task: str,
+    split: TokenizedSplit,
+    batch_size: int,
+    device: torch.device,
+    precision: str,
+    pad_id: int,
+    limit: int | None,
+) -> Iterator[tuple[Any, torch.Tensor, torch.Tensor]]:
+    """``(indices, logits, labels)`` per evaluation batch, with the architecture in eval
+    mode while they are drawn and back in its previous mode afterwards. Callers hold
+    ``torch.no_grad``."""
+    was_training = architecture.training
+    architecture.eval()
+    try:
+        for indices in split.eval_batches(batch_size, limit):
+            batch = split.collate(indices, pad_id)
+            labels = batch.pop("labels")
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            with autocast(device, precision):
+                logits = architecture(task, batch).logits
+            yield indices, logits, labels
+    finally:
+        architecture.train(was_training)
 
 
 def flatten_token_predictions(
