@@ -276,6 +276,13 @@ def test_every_question_is_scored_even_when_its_answer_is_never_predicted(
     assert len(split) > questions
     em = registry.get("metric", "exact_match")(predictions, references)
     assert em == 0.0
+    # A limit that ends inside a question's windows scores only the whole questions.
+    rows = [int(r) for r in split.rows]
+    cut = next(w for w in range(1, len(rows)) if rows[w] == rows[w - 1])
+    predictions, _ = task_type.decode(split, outputs[:cut])
+    assert len(predictions) == len(set(rows[:cut])) - 1
+    predictions, _ = task_type.decode(split, outputs[: cut + 1])
+    assert len(predictions) == len(set(rows[: cut + 1])) - (rows[cut + 1 : cut + 2] == [rows[cut]])
 
 
 def test_no_answer_threshold(tmp_path, tiny_encoder_dir):
@@ -444,6 +451,12 @@ def test_train_save_load_identical_predictions(passage_data, tiny_encoder_dir, t
     out = predict_frame(loaded, "copa", frame, ["premise", "question"])
     assert out["predicted"].tolist() == [before["copa"][0]["text"]]
     assert json.loads(out["predicted_probabilities"][0]) == before["copa"][0]["probabilities"]
+    # a list column of choices (JSON Lines, Parquet) is read as the list it is
+    swag = pd.DataFrame({"_row": [1], "premise": [inputs["swag"][0][0]], "endings": [list("abcd")]})
+    out = predict_frame(loaded, "swag", swag, ["premise"])
+    assert json.loads(out["predicted_probabilities"][0]) == before["swag"][0]["probabilities"]
+    with pytest.raises(DataError, match=r"line 1: field 'endings': item 2 is empty"):
+        predict_frame(loaded, "swag", swag.assign(endings=[["a", " ", "c", "d"]]), ["premise"])
     qa = pd.DataFrame({"_row": [2], "question": [inputs["qa"][0][0]], "context": [context]})
     out = predict_frame(loaded, "qa", qa, ["question", "context"])
     assert out[["predicted", "predicted_start", "predicted_end"]].values.tolist() == [

@@ -135,14 +135,28 @@ def model_inputs(frame: pd.DataFrame, text_fields: list[str], level: str, source
         return inputs
     columns = [frame[f].tolist() for f in text_fields]
     for i, row in enumerate(rows):
-        texts = []
+        texts: list[Any] = []
         for field, values in zip(text_fields, columns, strict=True):
-            value = values[i]
-            if _is_missing(value) or not str(value).strip():
-                raise DataError(f"{source}: {unit} {row}: field {field!r} is empty; expected text.")
-            texts.append(str(value))
+            texts.append(_cell_text(values[i], f"{source}: {unit} {row}: field {field!r}"))
         inputs.append(texts[0] if len(texts) == 1 else tuple(texts))
     return inputs
+
+
+def _cell_text(value: Any, where: str) -> str | list[str]:
+    """One input cell as text, or as a list of texts for a list column (the answer choices
+    of a multiple-choice record, as JSON Lines and Parquet hold them)."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        if not value:
+            raise DataError(f"{where} is an empty list; expected a list of texts.")
+        for position, item in enumerate(value, start=1):
+            if _is_missing(item) or not str(item).strip():
+                raise DataError(f"{where}: item {position} is empty; expected text.")
+        return [str(item) for item in value]
+    if _is_missing(value) or not str(value).strip():
+        raise DataError(f"{where} is empty; expected text.")
+    return str(value)
 
 
 def check_task(model: Any, task: str) -> None:
