@@ -3,7 +3,9 @@
 joint hierarchy of conf/jmt (POS at layer 2, NER at 4, parsing at 6) and the same tasks all
 read from the top layer, with seeds; WNUT-17 entities alone.
 
-    python scripts/jmt_experiments.py [--steps 800] [--seeds 1 2] [--only deps_single ...]
+    python scripts/jmt_experiments.py [--steps 800] [--seeds 1 2] [--only deps_single:600 ...]
+
+A run named ``name:N`` in ``--only`` trains N steps instead of ``--steps``.
 
 Every run is one ``kedro run`` in the project root with the parameters of conf/jmt changed
 as the run needs (tasks, layers, steps, seed), written to a generated environment under
@@ -43,7 +45,9 @@ WNUT = {
 }
 
 
-def run_params(name: str, steps: int, seed: int, max_length: int, batch: int) -> dict[str, Any]:
+def run_params(
+    name: str, steps: int, seed: int, max_length: int, batch: int, threads: int
+) -> dict[str, Any]:
     """conf/jmt's parameters changed for one run."""
     params = yaml.safe_load((ROOT / "conf" / "jmt" / "parameters.yml").read_text())
     params = copy.deepcopy(params)
@@ -80,6 +84,7 @@ def run_params(name: str, steps: int, seed: int, max_length: int, batch: int) ->
         eval_max_examples=64,  # the full test sets are scored by the evaluation pipeline
         batch_size=batch,
         seed=seed,
+        num_threads=threads,
         progress_bar=False,
         log_every=50,
     )
@@ -93,6 +98,9 @@ def main() -> int:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 on a shared 2-core machine)"
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
         default=["deps_single", "ner_single", "joint", "flat", "wnut_single"],
@@ -104,12 +112,14 @@ def main() -> int:
     results = json.loads(results_file.read_text()) if results_file.exists() else []
     done = {(r["run"], r["seed"], r["steps"]) for r in results}
     for seed in args.seeds:
-        for name in args.only:
-            if (name, seed, args.steps) in done:
-                print(f"skip {name} seed {seed} ({args.steps} steps): already in {results_file}")
+        for spec in args.only:
+            name, _, count = spec.partition(":")
+            steps = int(count) if count else args.steps
+            if (name, seed, steps) in done:
+                print(f"skip {name} seed {seed} ({steps} steps): already in {results_file}")
                 continue
-            params = run_params(name, args.steps, seed, args.max_length, args.batch_size)
-            run_dir = OUT / f"{name}_s{seed}_{args.steps}"
+            params = run_params(name, steps, seed, args.max_length, args.batch_size, args.threads)
+            run_dir = OUT / f"{name}_s{seed}_{steps}"
             conf = run_dir / "conf"
             shutil.rmtree(conf, ignore_errors=True)
             shutil.copytree(ROOT / "conf", conf, ignore=shutil.ignore_patterns("local", "jmt*"))
@@ -120,7 +130,16 @@ def main() -> int:
             start = time.time()
             with open(run_dir / "kedro.log", "w") as log:
                 proc = subprocess.run(
-                    [sys.executable, "-m", "kedro", "run", "--conf-source", str(conf), "--env", "run"],
+                    [
+                        sys.executable,
+                        "-m",
+                        "kedro",
+                        "run",
+                        "--conf-source",
+                        str(conf),
+                        "--env",
+                        "run",
+                    ],
                     cwd=ROOT,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -139,7 +158,7 @@ def main() -> int:
             entry = {
                 "run": name,
                 "seed": seed,
-                "steps": args.steps,
+                "steps": steps,
                 "batch_size": args.batch_size,
                 "max_length": args.max_length,
                 "tasks": list(params["tasks"]),

@@ -5,8 +5,6 @@ sentence and line, and train -> save -> load -> identical predictions for both t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -15,9 +13,7 @@ from mtl_pipeline.errors import DataError
 from mtl_pipeline.ingestion import build_task_type, ingest
 from mtl_pipeline.registry import get_registry
 from mtl_pipeline.spans.span_f1 import TagSequence
-
-UD = Path(__file__).resolve().parents[1] / "data" / "01_raw" / "ud_english_ewt"
-UNER = Path(__file__).resolve().parents[1] / "data" / "01_raw" / "uner_english_ewt"
+from tests.ner_parse_data import UD, UNER, ner_config, parse_config
 
 
 def _sentences(values):
@@ -85,16 +81,7 @@ def _ner_task(**head):
 
 
 def _ner_cfg(train, validation, head=None):
-    return {
-        "type": "ner",
-        "reader": "conll_ner",
-        "train": str(train),
-        "validation": str(validation),
-        "text_fields": ["tokens"],
-        "label_field": "tags",
-        "metrics": ["f1"],
-        "head": head or {},
-    }
+    return ner_config(train, validation, head)
 
 
 def test_ner_converts_iob2_files_to_bioes_with_the_full_tag_set():
@@ -216,16 +203,7 @@ def test_parsing_sentence_without_heads_names_file_sentence_and_line(tmp_path):
 
 
 def _parse_cfg(train, validation, head=None):
-    return {
-        "type": "dependency_parsing",
-        "reader": "conllu",
-        "train": str(train),
-        "validation": str(validation),
-        "text_fields": ["tokens"],
-        "label_field": "deprel",
-        "metrics": ["uas", "las"],
-        "head": head or {},
-    }
+    return parse_config(train, validation, head)
 
 
 # --- parsing: decoding and metrics through the task type ---------------------------------------
@@ -287,46 +265,9 @@ def test_parser_loss_prefers_the_gold_heads():
 # --- end to end: both types train, save, load and predict identically --------------------------
 @pytest.fixture(scope="module")
 def ner_parse_data(tiny_encoder_dir, tmp_path_factory):
-    from mtl_pipeline.encoders import load_tokenizer
-    from mtl_pipeline.tokenization import tokenize_dataset
+    from tests.ner_parse_data import build_ner_parse_data
 
-    root = tmp_path_factory.mktemp("np")
-
-    def cut(src: Path, dst: Path, count: int) -> Path:
-        blocks = [b for b in src.read_text(encoding="utf-8").split("\n\n") if b.strip()]
-        dst.write_text("\n\n".join(blocks[:count]) + "\n\n", encoding="utf-8")
-        return dst
-
-    tasks = {
-        "ner": _ner_cfg(
-            cut(UNER / "train.iob2", root / "t.iob2", 40),
-            cut(UNER / "dev.iob2", root / "d.iob2", 16),
-            {"scheme": "bioes"},
-        ),
-        "deps": _parse_cfg(
-            cut(UD / "train.conllu", root / "t.conllu", 40),
-            cut(UD / "dev.conllu", root / "d.conllu", 16),
-        ),
-    }
-    tasks["ner"]["metrics"] = ["f1", "entity_precision", "entity_recall"]
-    tokenizer = load_tokenizer(str(tiny_encoder_dir))
-    data = {}
-    for name, raw in tasks.items():
-        cfg = TaskConfig(**raw)
-        train, dev, info = ingest(name, cfg, None, None, 0)
-        task_type = build_task_type(name, cfg)
-        features = {}
-        for split, frame in (("train_features", train), ("validation_features", dev)):
-            features[split], _ = tokenize_dataset(
-                frame,
-                tokenizer,
-                level=info["level"],
-                vocab=info["labels"],
-                max_length=48,
-                task_type=task_type,
-            )
-        data[name] = {**features, "label_info": info, "validation_examples": dev}
-    return tasks, data
+    return build_ner_parse_data(tmp_path_factory.mktemp("np"), tiny_encoder_dir)
 
 
 @pytest.mark.parametrize("architecture", ["hard_sharing", "hierarchical"])
