@@ -299,7 +299,8 @@ def test_ner_and_parsing_train_save_load_identical_predictions(
     after = {t: loaded.predict(t, x) for t, x in inputs.items()}
     assert after == before
     text = inputs["ner"][1]
-    for entity in before["ner"][1]:
+    assert before["ner"][1]["tags"] and len(before["ner"][1]["tags"]) == 5
+    for entity in before["ner"][1]["entities"]:
         assert text[entity["start"] : entity["end"]] == entity["text"]
     from mtl_pipeline.parsing.tree_decoding import is_tree
 

@@ -385,7 +385,9 @@ class DependencyParsingTask(TaskType):
         return predictions, references
 
     def natural_prediction(self, detail, vocab):
-        return {k: detail[k] for k in ("words", "heads", "relations")}
+        """``{"heads": [...], "relations": [...], "words": [...]}``: per word its head
+        (1-based word index, 0 = root) and relation."""
+        return {k: detail[k] for k in ("heads", "relations", "words")}
 
     def prediction_frame(self, inputs, vocab):
         """``inputs``: lists of words, or strings split on whitespace."""

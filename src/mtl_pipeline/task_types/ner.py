@@ -204,7 +204,9 @@ class NerTask(TaggingTask):
         return predictions, references
 
     def natural_prediction(self, detail, vocab):
-        return detail["entities"]
+        """``{"entities": [{type, start, end, text, words}], "tags": [...]}`` (``end``
+        exclusive; ``words``: first and last word index)."""
+        return {"entities": detail["entities"], "tags": detail["tags"]}
 
     def prediction_frame(self, inputs, vocab):
         """``inputs``: lists of words, or strings (split on whitespace; offsets then index
