@@ -148,9 +148,10 @@ def test_conll_ner_reads_uner_and_wnut_layouts(tmp_path):
     assert frame["tokens"].tolist() == [["Ann", "met", "Bob"]] * 2
     assert frame["tags"].tolist() == [["B-PER", "O", "B-PER"]] * 2
     assert frame["sent_id"].tolist() == ["doc-1", "doc-2"] and frame["_row"].tolist() == [3, 9]
-    _, frame = _read_ner(tmp_path, "1\tO\n@bob\tB-person\n\nhi\tO\n")
-    assert frame["tokens"].tolist() == [["1", "@bob"], ["hi"]]
-    assert frame["tags"].tolist() == [["O", "B-person"], ["O"]]
+    _, frame = _read_ner(tmp_path, "1\tO\n@bob\tB-person\n\t\n#tbt\tO\nhi\tO\n")
+    assert frame["tokens"].tolist() == [["1", "@bob"], ["#tbt", "hi"]]  # a hashtag, no comment
+    assert frame["tags"].tolist() == [["O", "B-person"], ["O", "O"]]
+    assert frame["sent_id"].tolist() == ["1", "2"]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """Column-per-token entity files (CoNLL 2003, WNUT-17, Universal NER's ``.iob2``).
 
 One token per line, a blank line between sentences, ``#`` comment lines allowed before a
-sentence (Universal NER writes ``# sent_id = ...`` and ``# text = ...``). Each sentence
+sentence (Universal NER writes ``# sent_id = ...`` and ``# text = ...``); a ``#`` line
+with a tab is a token (WNUT-17 tweets start with hashtags), and CoNLL 2003's
+``-DOCSTART-`` lines are skipped. Each sentence
 becomes one record with list columns ``tokens`` and ``tags``, ``sent_id`` (the
 ``# sent_id`` comment, else ``"<n>"``, the sentence's ordinal in the file) and ``_row``,
 the line of its first token.
@@ -39,6 +41,7 @@ from mtl_pipeline.readers.base import (
 
 _INDEX = re.compile(r"[0-9]+")
 _SENT_ID = re.compile(r"#\s*sent_id\s*=\s*(.*\S)\s*$")
+_DOCSTART = "-DOCSTART-"
 
 
 class ConllNerOptions(BaseModel):
@@ -78,6 +81,8 @@ class ConllNerReader(Reader):
 
         def close() -> None:
             nonlocal tokens, tags, sent_id
+            if tokens == [_DOCSTART]:  # CoNLL 2003's document separators are no sentences
+                tokens = []
             if tokens:
                 records.append(
                     {
@@ -94,12 +99,12 @@ class ConllNerReader(Reader):
             if not line.strip():
                 close()
                 continue
-            if line.startswith("#") and not tokens:
+            fields = self._split(line)
+            if line.startswith("#") and not tokens and _is_comment(line, fields, opts.separator):
                 found = _SENT_ID.match(line)
                 if found:
                     sent_id = found[1]
                 continue
-            fields = self._split(line)
             if not tokens:
                 ordinal += 1
                 start_line = lineno
@@ -137,6 +142,15 @@ class ConllNerReader(Reader):
         frame = pd.DataFrame(records)
         frame.attrs[COLUMNS_FROM] = "the conll_ner reader (tokens, tags, sent_id)"
         return frame
+
+
+def _is_comment(line: str, fields: list[str], separator: str) -> bool:
+    """``# sent_id = ...`` is a comment; ``#hashtag<TAB>O`` (WNUT-17 tweets) is a token.
+    With tab separators a comment is a ``#`` line without a tab; with whitespace ones, a
+    line starting ``# `` or a lone ``#word``."""
+    if separator == "tab":
+        return "\t" not in line
+    return line.startswith("# ") or len(fields) < 2
 
 
 def _width(index: int) -> int:
