@@ -91,6 +91,27 @@ def run_params(
     return params
 
 
+def entity_scores_by_type(predictions: Path) -> dict[str, dict[str, float]]:
+    """Entity precision/recall/F1 per type (and overall) from an evaluation table of a
+    ``ner`` task: gold ``tags`` and the predicted ``tags`` in ``predicted`` (JSON)."""
+    import pandas as pd
+
+    from mtl_pipeline.spans.span_f1 import span_scores
+
+    frame = pd.read_parquet(predictions)
+    gold = [json.loads(t) if isinstance(t, str) else list(t) for t in frame["tags"]]
+    predicted = [json.loads(p)["tags"] for p in frame["predicted"]]
+    return {
+        kind: {
+            "precision": round(s.precision, 4),
+            "recall": round(s.recall, 4),
+            "f1": round(s.f1, 4),
+            "gold": s.gold,
+        }
+        for kind, s in span_scores(predicted, gold).items()
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=800, help="training steps per run")
@@ -152,6 +173,16 @@ def main() -> int:
             metrics = json.loads((ROOT / "data" / "08_reporting" / "metrics.json").read_text())
             for file in ("metrics.json",):
                 shutil.copy(ROOT / "data" / "08_reporting" / file, run_dir / file)
+            per_type = {}
+            for task in params["tasks"]:
+                predictions = ROOT / "data" / "07_model_output" / task / "predictions.parquet"
+                if predictions.exists():
+                    shutil.copy(predictions, run_dir / f"{task}_predictions.parquet")
+                    if params["tasks"][task]["type"] == "ner":
+                        try:
+                            per_type[task] = entity_scores_by_type(predictions)
+                        except Exception as exc:  # the run's metrics still count
+                            per_type[task] = {"error": f"{type(exc).__name__}: {exc}"}
             history = ROOT / "data" / "07_model_output" / "training_history.json"
             if history.exists():
                 shutil.copy(history, run_dir / "training_history.json")
@@ -168,6 +199,7 @@ def main() -> int:
                 "load_after": round(os.getloadavg()[0], 2),
                 "cpus": os.cpu_count(),
                 "metrics": metrics,
+                "entity_scores_by_type": per_type,
             }
             results = json.loads(results_file.read_text()) if results_file.exists() else []
             results.append(entry)
