@@ -5,6 +5,8 @@ sentence and line, and train -> save -> load -> identical predictions for both t
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -312,3 +314,32 @@ def test_ner_and_parsing_train_save_load_identical_predictions(
     frame = ConlluReader(ConlluReader.parse_options({}, "r")).read(str(out))
     assert frame["heads"].tolist() == [p["heads"] for p in before["deps"]]
     assert frame["deprel"].tolist() == [p["relations"] for p in before["deps"]]
+
+
+def test_predicted_trees_write_as_conllu_and_other_tasks_are_refused(
+    ner_parse_data, tiny_encoder_dir, tmp_path
+):
+    from mtl_pipeline.pipelines.predict.nodes import predict_frame, read_input
+    from mtl_pipeline.pipelines.predict.table_dataset import read_table, write_table
+    from mtl_pipeline.training.run import run_training
+    from tests.conftest import tiny_training_params
+
+    tasks, data = ner_parse_data
+    model, training = tiny_training_params(tiny_encoder_dir, max_steps=2, tasks_per_step=2)
+    trained, _ = run_training(model, training, tasks, data)
+    source = tasks["deps"]["validation"]
+    frame = read_input(source)
+    result = predict_frame(trained, "deps", frame, ["tokens"], source=source)
+    write_table(result, tmp_path / "out.conllu")
+    back = read_table(tmp_path / "out.conllu")
+    assert back["tokens"].tolist() == frame["tokens"].tolist()
+    assert back["heads"].tolist() == [json.loads(h) for h in result["predicted"]]
+    assert back["sent_id"].tolist() == [str(r) for r in frame["_row"]]
+    ner = predict_frame(trained, "ner", frame, ["tokens"], source=source)
+    assert (
+        json.loads(ner["predicted"][0])
+        == trained.predict("ner", [frame["tokens"][0]])[0]["entities"]
+    )
+    with pytest.raises(DataError, match=r"out2.conllu: CoNLL-U output holds dependency trees"):
+        write_table(ner, tmp_path / "out2.conllu")
+    assert not (tmp_path / "out2.conllu").exists()
