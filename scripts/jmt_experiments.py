@@ -112,6 +112,39 @@ def entity_scores_by_type(predictions: Path) -> dict[str, dict[str, float]]:
     }
 
 
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    """One row per finished run: test scores of every task, budget, wall time, load."""
+
+    def score(entry: dict[str, Any], task: str, metric: str) -> str:
+        value = entry["metrics"].get(task, {}).get(metric)
+        return "" if value is None else f"{value:.3f}"
+
+    lines = [
+        "| run | seed | steps | heads read layers | UD POS acc | UNER F1 (P / R) | WNUT-17 F1 "
+        "(P / R) | UAS | LAS | wall s | load 1-min before / after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in results:
+        layers = e.get("task_layers") or {}
+        read = ", ".join(f"{t} {layers.get(t, 6)}" for t in e["tasks"])
+
+        def entity(task: str, entry: dict[str, Any] = e) -> str:
+            if task not in entry["metrics"]:
+                return ""
+            return (
+                f"{score(entry, task, 'f1')} ({score(entry, task, 'entity_precision')} / "
+                f"{score(entry, task, 'entity_recall')})"
+            )
+
+        lines.append(
+            f"| {e['run']} | {e['seed']} | {e['steps']} | {read} | "
+            f"{score(e, 'upos', 'token_accuracy')} | {entity('ner')} | {entity('wnut')} | "
+            f"{score(e, 'deps', 'uas')} | {score(e, 'deps', 'las')} | {e['wall_s']:.0f} | "
+            f"{e['load_before']} / {e['load_after']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=800, help="training steps per run")
@@ -127,9 +160,15 @@ def main() -> int:
         default=["deps_single", "ner_single", "joint", "flat", "wnut_single"],
         help="runs, in order: deps_single ner_single upos_single joint flat wnut_single",
     )
+    parser.add_argument(
+        "--table", action="store_true", help="print results.json as a markdown table and exit"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results_file = OUT / "results.json"
+    if args.table:
+        print(markdown_table(json.loads(results_file.read_text())))
+        return 0
     results = json.loads(results_file.read_text()) if results_file.exists() else []
     done = {(r["run"], r["seed"], r["steps"]) for r in results}
     for seed in args.seeds:
