@@ -101,6 +101,19 @@ def test_ner_converts_iob2_files_to_bioes_with_the_full_tag_set():
     )
 
 
+def test_ner_types_listed_in_labels_need_not_show_every_tag_in_training(tmp_path):
+    cfg = _ner_cfg(UNER / "train.iob2", UNER / "dev.iob2", {"scheme": "bioes"})
+    _, _, info = ingest(
+        "ner", TaskConfig(**{**cfg, "labels": ["PER", "LOC", "ORG", "MISC"]}), None, None, 0
+    )
+    assert "S-MISC" in info["labels"] and "E-MISC" in info["labels"]  # never in the data
+    with pytest.raises(
+        DataError,
+        match=r"train.iob2: line 4 \(the sentence's first line\): field tags: tag 'S-LOC' of word 4 ",
+    ):
+        ingest("ner", TaskConfig(**{**cfg, "labels": ["PER", "ORG"]}), None, None, 0)
+
+
 def test_ner_decoding_never_puts_an_i_after_o():
     task = _ner_task(scheme="iob2")
     task.options.tag_set = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]

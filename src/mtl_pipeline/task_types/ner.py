@@ -106,6 +106,23 @@ class NerTask(TaggingTask):
             types = entity_types(train_labels)
         return label_set(types, self.opts.scheme)
 
+    def check_labels(self, frame: Any, vocab: list[str], path: str, field: str) -> bool:
+        """Every (converted) tag must be in the tag set. The generic per-class checks do
+        not apply: the tag set is every tag of the scheme over the types, and a tag such
+        as ``E-LOC`` may rightly never occur in a small training set."""
+        known = set(vocab)
+        types = sorted({tag.split("-", 1)[-1] for tag in vocab if tag != OUTSIDE})
+        for row, tags in zip(frame["row"], frame["tags"], strict=True):
+            for position, tag in enumerate(tags, start=1):
+                if tag not in known:
+                    raise DataError(
+                        f"{path}: line {row} (the sentence's first line): field {field}: tag "
+                        f"{tag!r} of word {position} has "
+                        f"an entity type outside the task's types {types}; expected one of "
+                        "those (types come from `labels`, or else from the training file)."
+                    )
+        return True
+
     def label_summary(self, labels: Sequence[Any]) -> dict[str, Any]:
         entities = Counter(kind for tags in labels for kind, _, _ in spans(tags))
         return {
