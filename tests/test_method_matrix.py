@@ -153,3 +153,31 @@ def test_passage_types_with_every_strategy(strategy, passage_task_data, tiny_enc
     model, training = tiny_training_params(tiny_encoder_dir, max_steps=2, eval_every=2, **extra)
     _, history = run_training(model, training, tasks, task_data)
     assert history
+
+
+# --- entities and dependency parsing ----------------------------------------------------------
+# One run per architecture, rotating losses and samplers: every architecture trains the ner
+# and dependency_parsing types together (or refuses them when the run is configured).
+STRUCTURED_CELLS = [
+    (arch, LOSSES[i % len(LOSSES)], SAMPLERS[i % len(SAMPLERS)])
+    for i, arch in enumerate(ARCHITECTURES)
+]
+
+
+@pytest.fixture(scope="module")
+def ner_parse_task_data(tmp_path_factory, tiny_encoder_dir):
+    from tests.ner_parse_data import build_ner_parse_data
+
+    return build_ner_parse_data(tmp_path_factory.mktemp("ner_parse"), tiny_encoder_dir)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("architecture", "loss", "sampler"), STRUCTURED_CELLS)
+def test_ner_and_parsing_train(architecture, loss, sampler, ner_parse_task_data, tiny_encoder_dir):
+    tasks, task_data = ner_parse_task_data
+    model, training = _cell_params(architecture, loss, sampler, task_data, tiny_encoder_dir)
+    _, history = run_training(model, training, tasks, task_data)
+    assert all(math.isfinite(v) for step in history["steps"] for v in step["losses"].values())
+    final = history["evaluations"][-1]["metrics"]
+    assert set(final["ner"]) == {"f1", "entity_precision", "entity_recall"}
+    assert set(final["deps"]) == {"uas", "las"}

@@ -139,10 +139,18 @@ def test_conllu_without_heads_gives_none(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("\t2\tobj", "\tx\tobj", r"line 5: field HEAD: expected an integer word ID .* found 'x'"),
-        ("\t2\tobj", "\t9\tobj", r"line 5: field HEAD: word 3 has head 9, outside its sentence"),
+        (
+            "\t2\tobj",
+            "\tx\tobj",
+            r"sentence s1: line 5: field HEAD: expected an integer word ID .* found 'x'",
+        ),
+        (
+            "\t2\tobj",
+            "\t9\tobj",
+            r"sentence s1: line 5: field HEAD: word 3 has head 9, outside its sentence",
+        ),
         ("\t2\tnsubj", "\t3\tnsubj", None),  # fine: she <- em is odd but a tree
-        ("\t0\troot", "\t1\troot", r"line 2: field HEAD: .*form a cycle"),
+        ("\t0\troot", "\t1\troot", r"sentence s1: line 2: field HEAD: .*form a cycle"),
     ],
 )
 def test_conllu_malformed_heads_name_file_and_line(tmp_path, old, new, message):

@@ -80,6 +80,7 @@ def register_samplers() -> list[type]:
 
 @hookimpl
 def register_readers() -> list[type]:
+    from mtl_pipeline.readers.conll_ner import ConllNerReader
     from mtl_pipeline.readers.conllu import ConlluReader
     from mtl_pipeline.readers.csv_reader import CsvReader
     from mtl_pipeline.readers.glue_tsv import GlueTsvReader
@@ -97,6 +98,7 @@ def register_readers() -> list[type]:
         HfDiskReader,
         HfHubReader,
         SquadJsonReader,
+        ConllNerReader,
     ]
 
 
@@ -110,8 +112,10 @@ def register_metrics() -> list:
 @hookimpl
 def register_task_types() -> list[type]:
     from mtl_pipeline.task_types.classification import ClassificationTask
+    from mtl_pipeline.task_types.dependency_parsing import DependencyParsingTask
     from mtl_pipeline.task_types.multi_label import MultiLabelTask
     from mtl_pipeline.task_types.multiple_choice import MultipleChoiceTask
+    from mtl_pipeline.task_types.ner import NerTask
     from mtl_pipeline.task_types.regression import RegressionTask
     from mtl_pipeline.task_types.span_extraction import SpanExtractionTask
     from mtl_pipeline.task_types.tagging import TaggingTask
@@ -123,6 +127,8 @@ def register_task_types() -> list[type]:
         MultiLabelTask,
         MultipleChoiceTask,
         SpanExtractionTask,
+        NerTask,
+        DependencyParsingTask,
     ]
 
 

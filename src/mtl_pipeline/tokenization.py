@@ -138,7 +138,7 @@ def tokenize_frame(
         if custom is not None:
             columns, stats = custom
             if per_example_stats:
-                columns["dropped_words"] = [0] * len(columns["row"])
+                columns.setdefault("dropped_words", [0] * len(columns["row"]))
             else:
                 columns.pop("truncated", None)
             return columns, stats

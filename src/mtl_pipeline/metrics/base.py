@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 #: The kinds of predictions a task type makes (``TaskType.predictions``).
-PREDICTION_KINDS = frozenset({"classes", "values", "spans"})
+PREDICTION_KINDS = frozenset({"classes", "values", "spans", "entities", "trees"})
 LEVELS = frozenset({"sequence", "token"})
 
 

@@ -17,7 +17,10 @@ def _binary_f1(p: np.ndarray, r: np.ndarray) -> float:
     from sklearn.metrics import f1_score
 
     from mtl_pipeline.metrics.squad import is_answer_text, squad_f1
+    from mtl_pipeline.spans.span_f1 import entity_scores, is_tag_sequences
 
+    if is_tag_sequences(r):  # named entities: conlleval entity-level micro F1
+        return entity_scores(p, r).f1
     if is_answer_text(r):  # span extraction: SQuAD token F1 (metrics/squad.py)
         return squad_f1(p, r)
 
@@ -80,6 +83,24 @@ def _correlation(kind: str):
     return compute
 
 
+def _entity(statistic: str):
+    def compute(p: np.ndarray, r: np.ndarray) -> float:
+        from mtl_pipeline.spans.span_f1 import entity_scores
+
+        return float(getattr(entity_scores(p, r), statistic))
+
+    return compute
+
+
+def _attachment(statistic: str):
+    def compute(p: np.ndarray, r: np.ndarray) -> float:
+        from mtl_pipeline.task_types.dependency_parsing import attachment_of
+
+        return float(getattr(attachment_of(p, r), statistic))
+
+    return compute
+
+
 _CLASSES = frozenset({"classes"})
 _VALUES = frozenset({"values"})
 #: Answer texts of span extraction (SQuAD), scored against gold answer lists.
@@ -95,8 +116,9 @@ BUILTIN_METRICS = [
     Metric(
         "f1",
         _binary_f1,
-        "Binary F1 of label id 1 (GLUE MRPC/QQP convention); span extraction: SQuAD token F1.",
-        predictions=_CLASSES | _SPANS,
+        "Binary F1 of label id 1 (GLUE MRPC/QQP convention); span extraction: SQuAD token F1; "
+        "named entities: entity-level micro F1 (conlleval).",
+        predictions=_CLASSES | _SPANS | {"entities"},
     ),
     Metric(
         "macro_f1",
@@ -128,6 +150,32 @@ BUILTIN_METRICS = [
         _correlation("spearman"),
         "Spearman rank correlation (GLUE STS-B).",
         predictions=_VALUES,
+    ),
+    Metric(
+        "entity_precision",
+        _entity("precision"),
+        "Entities predicted with exactly the gold start, end and type / entities predicted "
+        "(conlleval, micro over the corpus).",
+        predictions={"entities"},
+    ),
+    Metric(
+        "entity_recall",
+        _entity("recall"),
+        "Entities predicted with exactly the gold start, end and type / gold entities.",
+        predictions={"entities"},
+    ),
+    Metric(
+        "uas",
+        _attachment("uas"),
+        "Unlabelled attachment score: words with the gold head (punctuation counts unless "
+        "head.exclude_punct).",
+        predictions={"trees"},
+    ),
+    Metric(
+        "las",
+        _attachment("las"),
+        "Labelled attachment score: words with the gold head and relation (universal part).",
+        predictions={"trees"},
     ),
     Metric(
         "token_accuracy",

@@ -3,13 +3,15 @@
 Multi-word token ranges (``3-4``) and empty nodes (``5.1``) are skipped, as UD's own
 evaluation does for UPOS and for parsing. Each sentence becomes one record with list
 columns ``tokens``, ``upos``, ``xpos``, ``lemmas``, ``deprel``, ``heads`` (integers, 0 = root;
-None for a sentence whose HEAD column is ``_``) and ``_row`` = the line of its first token.
+None for a sentence whose HEAD column is ``_``), ``sent_id`` (the ``# sent_id`` comment, else
+``#<n> (no sent_id)``) and ``_row`` = the line of its first token.
 
 The checks are the ones that would otherwise misalign tags silently: every token line has
 ten tab-separated fields, word IDs count 1, 2, 3... within a sentence, range and empty-node
 IDs are well formed, and the fields that become columns are not blank (CoNLL-U writes
 ``_`` for "no value"). A HEAD must be an integer word ID of the same sentence (or 0), and
-the heads of a sentence must reach the root without a cycle.
+the heads of a sentence must reach the root without a cycle. HEAD errors name the file,
+the sentence (its ``sent_id``) and the line.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _FIELDS = len(_FIELD_NAMES)
 _WORD_ID = re.compile(r"[0-9]+")
 _RANGE_ID = re.compile(r"([0-9]+)-([0-9]+)")
 _EMPTY_NODE_ID = re.compile(r"[0-9]+\.[0-9]+")
+_SENT_ID = re.compile(r"#\s*sent_id\s*=\s*(.*\S)\s*$")
 #: (field index, column) for the fields a record keeps.
 _KEPT = ((1, "tokens"), (2, "lemmas"), (3, "upos"), (4, "xpos"), (7, "deprel"))
 
@@ -49,14 +52,19 @@ class ConlluReader(Reader):
         current: dict[str, list[str]] | None = None
         start_line = 0
         expected_id = 1
+        sent_id: str | None = None
 
         def close() -> None:
-            nonlocal current
+            nonlocal current, sent_id
             if current is not None and current["tokens"]:
-                record = {**current, ROW_COLUMN: start_line}
-                record["heads"] = _sentence_heads(path, start_line, current.pop("_heads"))
+                name = sent_id if sent_id is not None else f"#{len(sentences) + 1} (no sent_id)"
+                record = {**current, ROW_COLUMN: start_line, "sent_id": name}
+                record["heads"] = _sentence_heads(
+                    f"{path}: sentence {name}", start_line, current.pop("_heads")
+                )
                 sentences.append({**current, **record})
             current = None
+            sent_id = None
 
         for lineno, line in enumerate(text.split("\n"), start=1):
             line = line.rstrip("\r")
@@ -64,6 +72,9 @@ class ConlluReader(Reader):
                 close()
                 continue
             if line.startswith("#"):
+                found = _SENT_ID.match(line)
+                if found and current is None:
+                    sent_id = found[1]
                 continue
             where = f"{path}: line {lineno}"
             fields = line.split("\t")

@@ -67,3 +67,22 @@ def span_scores(
             counts["correct"][kind], counts["predicted"][kind], counts["gold"][kind]
         )
     return result
+
+
+class TagSequence(tuple):
+    """One sentence's tags as the ``ner`` task type hands them to metrics: a tuple marked
+    as tags, so that metric functions told only ``(predictions, references)`` score entity
+    spans rather than reading the lists as answer texts or label sets."""
+
+    __slots__ = ()
+
+
+def is_tag_sequences(references: object) -> bool:
+    """Whether ``references`` are sentences of entity tags (an object array of
+    :class:`TagSequence`)."""
+    return len(references) > 0 and isinstance(references[0], TagSequence)  # type: ignore[arg-type]
+
+
+def entity_scores(predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]]) -> SpanScores:
+    """The overall (micro) entity scores of :func:`span_scores`."""
+    return span_scores(predicted, gold)["overall"]

@@ -37,9 +37,10 @@ class TaskType(Component, ABC):
 
     level: ClassVar[Literal["sequence", "token"]] = "sequence"
     #: What ``predict`` returns: class ids (``"classes"``), real values (``"values"``) or
-    #: answer texts (``"spans"``, extractive QA).
+    #: answer texts (``"spans"``, extractive QA), entity tag sequences (``"entities"``) or
+    #: dependency trees (``"trees"``).
     #: Metrics declare which kinds they score (``Metric.predictions``).
-    predictions: ClassVar[Literal["classes", "values", "spans"]] = "classes"
+    predictions: ClassVar[Literal["classes", "values", "spans", "entities", "trees"]] = "classes"
 
     def __init__(self, options: BaseModel) -> None:
         self.options = options

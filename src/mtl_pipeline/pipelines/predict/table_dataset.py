@@ -16,7 +16,9 @@ from kedro.io import AbstractDataset
 
 from mtl_pipeline.errors import DataError
 
-FORMATS = (".parquet", ".csv", ".jsonl")
+FORMATS = (".parquet", ".csv", ".jsonl", ".conllu")
+#: Columns a CoNLL-U output needs: the natural outputs of a ``dependency_parsing`` task.
+CONLLU_COLUMNS = ("predicted", "predicted_relations", "predicted_words")
 
 
 def _suffix(path: str | Path) -> str:
@@ -48,6 +50,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
             frame.to_parquet(tmp, index=False)
         elif suffix == ".jsonl":
             frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        elif suffix == ".conllu":
+            tmp.write_text(conllu_text(frame, target), encoding="utf-8")
         else:
             flat = frame.apply(
                 lambda col: col.map(
@@ -67,17 +71,45 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def conllu_text(frame: pd.DataFrame, path: str | Path) -> str:
+    """Predicted trees as CoNLL-U (``parsing.conllu_output``): one sentence per row, from
+    the heads (``predicted``), relations and words a ``dependency_parsing`` task writes."""
+    import json
+
+    from mtl_pipeline.parsing.conllu_output import format_conllu
+
+    missing = [c for c in CONLLU_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: CoNLL-U output holds dependency trees; expected the predictions of a "
+            f"dependency_parsing task (columns {', '.join(CONLLU_COLUMNS)}), missing "
+            f"{', '.join(missing)}. Write other tasks as .parquet, .csv or .jsonl."
+        )
+
+    def lists(column: str) -> list[list]:
+        return [json.loads(v) if isinstance(v, str) else list(v) for v in frame[column]]
+
+    ids = [str(r) for r in frame["row"]] if "row" in frame.columns else None
+    return format_conllu(
+        lists("predicted_words"), lists("predicted"), lists("predicted_relations"), sentence_ids=ids
+    )
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     suffix = _suffix(path)
     if suffix == ".parquet":
         return pd.read_parquet(path)
     if suffix == ".jsonl":
         return pd.read_json(path, orient="records", lines=True)
+    if suffix == ".conllu":
+        from mtl_pipeline.readers.conllu import ConlluReader
+
+        return ConlluReader(ConlluReader.parse_options({}, "reader")).read(str(path))
     return pd.read_csv(path)
 
 
 class TableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
-    """Parquet, CSV or JSON Lines by the file extension of ``filepath``."""
+    """Parquet, CSV, JSON Lines or (parser outputs) CoNLL-U by the extension of ``filepath``."""
 
     def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None) -> None:
         # No extension check here: PartitionedDataset builds one with an empty path to
