@@ -206,9 +206,7 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
 
 
-def delta_m(
-    scores: dict[str, float], baseline: dict[str, float], higher: dict[str, bool]
-) -> float:
+def delta_m(scores: dict[str, float], baseline: dict[str, float], higher: dict[str, bool]) -> float:
     """LibMTL's Δm in percent: mean relative improvement over ``baseline``, sign-flipped for
     lower-is-better metrics."""
     terms = []

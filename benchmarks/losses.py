@@ -267,9 +267,7 @@ def main(argv: list[str] | None = None) -> None:
         book = loss_scores.ScoreBook(Path(args.scores_file), loss_scores.budget_of(args))
         if not args.report:
             train = loss_scores.trainer(args, training_params, load_task_data)
-            loss_scores.run_missing(
-                book, args.score_tasks, methods, list(range(args.seeds)), train
-            )
+            loss_scores.run_missing(book, args.score_tasks, methods, list(range(args.seeds)), train)
         print(loss_scores.table(book, methods))
         if args.no_timing or args.report:
             return

@@ -107,7 +107,9 @@ def analyse(
     applicable = [k for k in keys if means[k] is not None]
     agreed = sum(bool(means[k]) for k in applicable)
     per_seed = {
-        s: _rate([_outcome(cells[k], *cells[k]["seeds"][s]) for k in keys if s in cells[k]["seeds"]])
+        s: _rate(
+            [_outcome(cells[k], *cells[k]["seeds"][s]) for k in keys if s in cells[k]["seeds"]]
+        )
         for s in seeds
     }
     rng = np.random.default_rng(seed)
@@ -135,7 +137,9 @@ def analyse(
         if finite
         else None,
         "wilson": wilson(agreed, len(applicable)),
-        "size_ties": [f"{t}<-{s}" for t, s in keys if cells[(t, s)]["n"][0] == cells[(t, s)]["n"][1]],
+        "size_ties": [
+            f"{t}<-{s}" for t, s in keys if cells[(t, s)]["n"][0] == cells[(t, s)]["n"][1]
+        ],
     }
 
 

@@ -47,7 +47,9 @@ def test_tag_predicts_a_target_gain_from_the_supports_row(tag):
 
 def test_tag_reads_both_grid_layouts(tag, tmp_path):
     wide = tmp_path / "wide.csv"
-    wide.write_text("target,support,single_task,pairwise,stilts\na,b,0.5,0.6,0.4\nb,a,0.7,0.6,0.7\n")
+    wide.write_text(
+        "target,support,single_task,pairwise,stilts\na,b,0.5,0.6,0.4\nb,a,0.7,0.6,0.7\n"
+    )
     assert tag.load_grid_gains(wide) == pytest.approx({("a", "b"): 0.1, ("b", "a"): -0.1})
     matrix = tmp_path / "affinity.csv"
     matrix.write_text("strategy,target,a,b\npairwise,a,,0.1\npairwise,b,-0.1,\nstilts,a,,0.3\n")
