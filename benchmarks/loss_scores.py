@@ -148,19 +148,27 @@ def trainer(
     from mtl_pipeline.registry import get_registry
     from mtl_pipeline.training.run import run_training
 
-    all_tasks, all_data = load_task_data(
-        args.encoder, args.score_max_train, None, args.max_length, DATA_SEED
-    )
-    tasks = {t: all_tasks[t] for t in args.score_tasks}
-    data = {t: all_data[t] for t in args.score_tasks}
-    registry = get_registry()
-    main = {
-        t: (tasks[t]["metrics"][0], registry.get("metric", tasks[t]["metrics"][0]).higher_is_better)
-        for t in tasks
-    }
+    loaded: dict[str, Any] = {}
+
+    def prepare() -> tuple[dict, dict, dict]:
+        """Ingest and tokenize once, on the first run to train (a finished file needs none)."""
+        if not loaded:
+            all_tasks, all_data = load_task_data(
+                args.encoder, args.score_max_train, None, args.max_length, DATA_SEED
+            )
+            registry = get_registry()
+            loaded["tasks"] = {t: all_tasks[t] for t in args.score_tasks}
+            loaded["data"] = {t: all_data[t] for t in args.score_tasks}
+            loaded["main"] = {
+                t: (cfg["metrics"][0], registry.get("metric", cfg["metrics"][0]).higher_is_better)
+                for t, cfg in loaded["tasks"].items()
+            }
+        return loaded["tasks"], loaded["data"], loaded["main"]
+
     model = {"encoder": args.encoder, "max_length": args.max_length}
 
     def train(kind: str, name: str, seed: int) -> Record:
+        tasks, data, main = prepare()
         run_tasks = [name] if kind == "single_task" else list(tasks)
         method = "equal" if kind == "single_task" else name
         seed_args = argparse.Namespace(**{**vars(args), "seed": seed})
