@@ -351,10 +351,17 @@ def main(argv: list[str] | None = None) -> None:
                     architecture.heads[target].out.bias.fill_(start)
             return report
 
+        start_arch = build(vctx, [target])
+        init(start_arch)
+        at_start = head_outputs(start_arch, target, data[target]["validation_features"])
         variant = vctx.phase(
             f"stilts:{mid}>{target}:{name}", [target], steps=grid.steps(), init=init, source=phase1
         )
-        found[f"variant_{name}"] = {"overrides": spec, **summary(variant, target, metric)}
+        found[f"variant_{name}"] = {
+            "overrides": spec,
+            "head_at_start": at_start,
+            **summary(variant, target, metric),
+        }
         print("variant", name, found[f"variant_{name}"], flush=True)
     if args.long > 1:
         longer = Stilts.transfer(ctx, phase1, target, steps=grid.steps() * args.long)
