@@ -21,8 +21,7 @@ noise, which at one seed is as large as most gains (docs/results.md).
 
 Usage::
 
-    python benchmarks/tag_vs_grid.py --tag data/08_reporting/task_affinity.json \\
-        --history data/07_model_output/training_history.json \\
+    python benchmarks/tag_vs_grid.py --history data/07_model_output/training_history.json \\
         --grid benchmarks/results/grid_seed0_50steps.csv
 """
 
@@ -41,7 +40,9 @@ import numpy as np
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tag", required=True, help="task_affinity.json of one run")
+    parser.add_argument(
+        "--tag", default="", help="task_affinity.json of one run (default: averaged from --history)"
+    )
     parser.add_argument("--history", default="", help="its training_history.json (lookaheads)")
     parser.add_argument(
         "--grid",
@@ -171,12 +172,22 @@ def bootstrap_lookaheads(
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    tag = json.loads(Path(args.tag).read_text())
+    if args.tag:
+        tag = json.loads(Path(args.tag).read_text())
+    elif args.history:
+        from mtl_pipeline.training.task_affinity import average_affinity
+
+        entries = json.loads(Path(args.history).read_text()).get("task_affinity") or []
+        tag = average_affinity(entries)
+        if not tag.get("matrix"):
+            raise SystemExit(f"{args.history}: no task_affinity measurements in this history")
+    else:
+        raise SystemExit("pass --tag (task_affinity.json) or --history (training_history.json)")
     z = tag["matrix"]
     gains = load_grid_gains(args.grid, args.strategy)
     rng = np.random.default_rng(args.seed)
     result: dict[str, Any] = {
-        "tag": args.tag,
+        "tag": args.tag or args.history,
         "grid": args.grid,
         "strategy": args.strategy,
         "lookaheads": tag.get("lookaheads"),
