@@ -114,3 +114,11 @@ def test_summary_flags_only_differences_beyond_the_seed_spread(ls, tmp_path):
 
 def test_budget_names_what_changes_a_score(ls):
     assert ls.budget_of(ARGS)["tasks_per_step"] == 2
+
+
+def test_a_file_that_is_not_a_score_file_is_named_and_kept(ls, tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(SystemExit, match="other.json: not a score file"):
+        ls.ScoreBook(path, {"steps": 3})
+    assert path.read_text() == "[1, 2]"
