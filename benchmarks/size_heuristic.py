@@ -1,0 +1,159 @@
+"""The size heuristic's agreement with the experiments grid, with a confidence interval.
+
+Weller, Seppi & Gardner (2022): pairwise MTL when the target has fewer training examples
+than the supporting task, STILTs when it has more. The experiments pipeline's advisor
+reports one agreement rate on the seed-mean scores; this script adds how far to trust it:
+
+* ``per_seed``: the rate computed on each seed alone, mean ± std over seeds;
+* ``ci``: a 95% percentile bootstrap of the seed-mean rate, resampling the applicable
+  (target, support) pairs and, within each pair, its seeds (two-level; with one seed only
+  the pairs are resampled);
+* ``wilson``: the Wilson score interval of ``agreed / applicable``, treating pairs as
+  independent trials (they are not quite: pairs share targets and baselines).
+
+Pairs whose sizes are equal (no prediction) or whose pairwise and STILTs scores tie are
+not applicable, as in the advisor.
+
+Input: the grid's ``data/08_reporting/experiments/scores.csv`` (one row per cell and seed)
+or a wide CSV ``target,support,n_train_target,n_train_support,pairwise,stilts`` (one seed,
+as ``benchmarks/results/grid_seed0_50steps.csv``)::
+
+    python benchmarks/size_heuristic.py data/08_reporting/experiments/scores.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def load_cells(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(target, support): {"n": (n_t, n_s), "higher": bool, "seeds": {seed: (pw, st)}}}``."""
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    if "strategy" in frame.columns:
+        rows = frame[frame["strategy"].isin(["pairwise", "stilts"])]
+        for _, r in rows.iterrows():
+            cell = cells.setdefault(
+                (r["target"], r["support"]),
+                {
+                    "n": (int(r["n_train_target"]), int(r["n_train_support"])),
+                    "higher": bool(r["higher_is_better"]),
+                    "seeds": {},
+                },
+            )
+            cell["seeds"].setdefault(int(r["seed"]), {})[r["strategy"]] = float(r["score"])
+        for cell in cells.values():
+            cell["seeds"] = {
+                s: (v["pairwise"], v["stilts"])
+                for s, v in cell["seeds"].items()
+                if {"pairwise", "stilts"} <= set(v)
+            }
+    else:
+        for _, r in frame.iterrows():
+            cells[(r["target"], r["support"])] = {
+                "n": (int(r["n_train_target"]), int(r["n_train_support"])),
+                "higher": bool(r.get("higher_is_better", True)),
+                "seeds": {0: (float(r["pairwise"]), float(r["stilts"]))},
+            }
+    return {k: v for k, v in cells.items() if v["seeds"]}
+
+
+def _outcome(cell: dict[str, Any], pw: float, st: float) -> bool | None:
+    """Agrees (True/False), or None: no prediction (equal sizes) or a measured tie."""
+    from mtl_pipeline.experiments.advisor import measured_winner, predict
+
+    predicted = predict(*cell["n"])
+    winner = measured_winner(pw, st, cell["higher"])
+    if predicted is None or winner == "tie":
+        return None
+    return predicted == winner
+
+
+def _rate(outcomes: list[bool | None]) -> float:
+    applicable = [o for o in outcomes if o is not None]
+    return sum(applicable) / len(applicable) if applicable else math.nan
+
+
+def _mean_outcome(cell: dict[str, Any], seeds: list[int]) -> bool | None:
+    pw = float(np.mean([cell["seeds"][s][0] for s in seeds]))
+    st = float(np.mean([cell["seeds"][s][1] for s in seeds]))
+    return _outcome(cell, pw, st)
+
+
+def wilson(agreed: int, n: int, z: float = 1.96) -> list[float]:
+    if n == 0:
+        return [math.nan, math.nan]
+    p = agreed / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [centre - half, centre + half]
+
+
+def analyse(
+    cells: dict[tuple[str, str], dict[str, Any]], boot: int = 10000, seed: int = 0
+) -> dict[str, Any]:
+    keys = sorted(cells)
+    seeds = sorted({s for c in cells.values() for s in c["seeds"]})
+    means = {k: _mean_outcome(cells[k], sorted(cells[k]["seeds"])) for k in keys}
+    applicable = [k for k in keys if means[k] is not None]
+    agreed = sum(bool(means[k]) for k in applicable)
+    per_seed = {
+        s: _rate(
+            [_outcome(cells[k], *cells[k]["seeds"][s]) for k in keys if s in cells[k]["seeds"]]
+        )
+        for s in seeds
+    }
+    rng = np.random.default_rng(seed)
+    rates = []
+    for _ in range(boot):
+        outcomes = []
+        for i in rng.integers(0, len(keys), len(keys)):
+            cell = cells[keys[i]]
+            own = sorted(cell["seeds"])
+            drawn = [own[j] for j in rng.integers(0, len(own), len(own))]
+            outcomes.append(_mean_outcome(cell, drawn))
+        rates.append(_rate(outcomes))
+    finite = [r for r in rates if math.isfinite(r)]
+    seed_rates = [r for r in per_seed.values() if math.isfinite(r)]
+    return {
+        "seeds": seeds,
+        "pairs": len(keys),
+        "applicable": len(applicable),
+        "agreed": agreed,
+        "rate": agreed / len(applicable) if applicable else None,
+        "per_seed": per_seed,
+        "per_seed_mean": float(np.mean(seed_rates)) if seed_rates else None,
+        "per_seed_std": float(np.std(seed_rates, ddof=1)) if len(seed_rates) > 1 else None,
+        "ci": [float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5))]
+        if finite
+        else None,
+        "wilson": wilson(agreed, len(applicable)),
+        "size_ties": [
+            f"{t}<-{s}" for t, s in keys if cells[(t, s)]["n"][0] == cells[(t, s)]["n"][1]
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scores", help="scores.csv of the experiments pipeline, or a wide CSV")
+    parser.add_argument("--boot", type=int, default=10000)
+    parser.add_argument("--out", default="")
+    args = parser.parse_args(argv)
+    text = json.dumps(analyse(load_cells(args.scores), args.boot), indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
