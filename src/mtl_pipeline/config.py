@@ -166,10 +166,8 @@ class TokenizationConfig(StrictModel):
 
 
 class TrainingConfig(StrictModel):
-    #: Transfer strategy (strategies/, docs/strategies.md).
-    strategy: Literal["mtl_all", "single_task", "pairwise", "stilts", "mtl_then_finetune"] = (
-        "mtl_all"
-    )
+    #: Transfer strategy, a registered strategy component (docs/strategies.md).
+    strategy: str = "mtl_all"
     max_steps: PositiveInt = 1000
     batch_size: PositiveInt = 32
     eval_batch_size: PositiveInt = 128

@@ -106,6 +106,7 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
     ):
         cls = registry.get(kind, spec.name, key)
         cls.parse_options(spec.options, key)
+    registry.get("strategy", config.training.strategy, "training.strategy")
     if config.training.tasks_per_step > len(config.tasks):
         raise ConfigError(
             f"training.tasks_per_step: {config.training.tasks_per_step} exceeds the number of tasks "

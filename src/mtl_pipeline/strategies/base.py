@@ -1,7 +1,9 @@
 """The strategy interface: a strategy is a short sequence of training phases.
 
-Every phase is one ``training.run.train_phase`` call, the exact code path of
-``kedro run`` with ``mtl_all``: fresh heads, fresh optimizer and schedule, best step kept.
+Every phase is one ``training.phase.train_phase`` call: fresh heads, fresh optimizer and
+schedule, best step kept. Strategies are components registered through the plugin hook
+``register_strategies`` (the built-ins in ``builtin_plugin``); ``training.run.run_training``
+looks ``training.strategy`` up in the registry and calls its ``fit``.
 A strategy only decides which tasks each phase trains, what a phase starts from (an
 earlier phase's weights via ``init``), which tasks pick its best step, and which phase's
 model answers for which task. ``package`` turns that into the one ``MultiTaskModel`` and
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mtl_pipeline.components import Component
 from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig
 from mtl_pipeline.errors import ConfigError
 
@@ -92,7 +95,7 @@ class StrategyContext:
         """Train ``tasks`` for ``steps`` (default ``training.max_steps``), selecting on
         ``selection`` (default: all of them); ``init(architecture)`` may load weights and
         return a report (``source`` is the phase it loads from)."""
-        from mtl_pipeline.training.run import train_phase
+        from mtl_pipeline.training.phase import train_phase
 
         missing = [t for t in tasks if t not in self.task_data]
         if missing:
@@ -140,8 +143,8 @@ class StrategyResult:
     serving: dict[str, Phase] = field(default_factory=dict)
 
 
-class Strategy(ABC):
-    """A transfer strategy, selected by ``training.strategy``."""
+class Strategy(Component, ABC):
+    """A transfer strategy, selected by ``training.strategy`` (a registered component)."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -149,6 +152,11 @@ class Strategy(ABC):
     @abstractmethod
     def run(self, ctx: StrategyContext) -> StrategyResult:
         """Train and say which model serves which task (every task of ``ctx`` it covers)."""
+
+    def fit(self, ctx: StrategyContext) -> tuple[Any, dict[str, Any]]:
+        """``(MultiTaskModel, history)`` as the training node returns them: ``run``, then
+        one model for every served task and one history on one step axis (``package``)."""
+        return package(self.run(ctx), ctx)
 
 
 def _safe(name: str) -> str:
