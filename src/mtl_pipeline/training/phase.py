@@ -205,37 +205,11 @@ def train_phase(
     if train_cfg.num_threads:
         torch.set_num_threads(train_cfg.num_threads)
     seed_everything(train_cfg.seed)
-
-    tokenizer = load_tokenizer(
-        model_cfg.tokenizer or model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code
-    )
-    encoder = load_encoder(model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
-    check_tokenizer_matches(tokenizer, encoder.config)
-    if model_cfg.dropout is not None:
-        set_encoder_dropout(encoder, model_cfg.dropout)
-    metas = {
-        name: task_meta(name, task_cfgs[name], data["label_info"])
-        for name, data in task_data.items()
-    }
-    arch_options = model_cfg.architecture.options
-    architecture = build_architecture(model_cfg.architecture.name, arch_options, encoder, metas)
-    if train_cfg.gradient_checkpointing:
-        architecture.enable_gradient_checkpointing()
+    tokenizer, metas, architecture = build_model(model_cfg, train_cfg, task_cfgs, task_data)
     if init is not None:
         init(architecture)
-
+    train_tasks = build_train_tasks(task_cfgs, task_data)
     registry = get_registry()
-    train_tasks = {}
-    for name, data in task_data.items():
-        metrics = {
-            m: registry.get("metric", m, f"tasks.{name}.metrics") for m in task_cfgs[name].metrics
-        }
-        train_tasks[name] = TrainTask(
-            name=name,
-            train=TokenizedSplit.from_dataset(data["train_features"]),
-            dev=TokenizedSplit.from_dataset(data["validation_features"]),
-            metrics=metrics,
-        )
     weighting = build_weighting(train_cfg, list(task_data))
     sampler = build_sampler(train_cfg, {n: len(t.train) for n, t in train_tasks.items()})
     checkpointer = Checkpointer(
@@ -259,23 +233,84 @@ def train_phase(
         dist=init_from_env(),
         selection_tasks=selection_tasks,
     )
+    _log_start(model_cfg, train_cfg, trainer)
+    result = trainer.train()
+    decisions = fit_decisions(trainer, metas)
+    architecture.to("cpu").eval()
+    return _package(model_cfg, train_cfg, tokenizer, metas, architecture, result, decisions)
+
+
+def _log_start(model_cfg: ModelConfig, train_cfg: TrainingConfig, trainer: Trainer) -> None:
     logger.info(
         "Training %s on %s for %d steps (device %s, precision %s, loss %s, sampler %s).",
         model_cfg.architecture.name,
-        ", ".join(train_tasks),
+        ", ".join(trainer.tasks),
         train_cfg.max_steps,
         trainer.device,
         trainer.precision,
         train_cfg.loss.name,
         train_cfg.sampler.name,
     )
-    result = trainer.train()
-    decisions = fit_decisions(trainer, metas)
-    architecture.to("cpu").eval()
+
+
+def build_model(
+    model_cfg: ModelConfig,
+    train_cfg: TrainingConfig,
+    task_cfgs: dict[str, TaskConfig],
+    task_data: dict[str, dict[str, Any]],
+) -> tuple[Any, dict[str, TaskMeta], Any]:
+    """``(tokenizer, task metas, architecture)``: the encoder and heads, freshly built."""
+    tokenizer = load_tokenizer(
+        model_cfg.tokenizer or model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code
+    )
+    encoder = load_encoder(model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)
+    check_tokenizer_matches(tokenizer, encoder.config)
+    if model_cfg.dropout is not None:
+        set_encoder_dropout(encoder, model_cfg.dropout)
+    metas = {
+        name: task_meta(name, task_cfgs[name], data["label_info"])
+        for name, data in task_data.items()
+    }
+    arch_options = model_cfg.architecture.options
+    architecture = build_architecture(model_cfg.architecture.name, arch_options, encoder, metas)
+    if train_cfg.gradient_checkpointing:
+        architecture.enable_gradient_checkpointing()
+    return tokenizer, metas, architecture
+
+
+def build_train_tasks(
+    task_cfgs: dict[str, TaskConfig], task_data: dict[str, dict[str, Any]]
+) -> dict[str, TrainTask]:
+    """Each task's tokenized splits and its metrics, as the trainer sees them."""
+    registry = get_registry()
+    train_tasks = {}
+    for name, data in task_data.items():
+        metrics = {
+            m: registry.get("metric", m, f"tasks.{name}.metrics") for m in task_cfgs[name].metrics
+        }
+        train_tasks[name] = TrainTask(
+            name=name,
+            train=TokenizedSplit.from_dataset(data["train_features"]),
+            dev=TokenizedSplit.from_dataset(data["validation_features"]),
+            metrics=metrics,
+        )
+    return train_tasks
+
+
+def _package(
+    model_cfg: ModelConfig,
+    train_cfg: TrainingConfig,
+    tokenizer: Any,
+    metas: dict[str, TaskMeta],
+    architecture: Any,
+    result: Any,
+    decisions: dict[str, Any],
+) -> tuple[MultiTaskModel, dict[str, Any]]:
+    """The trained ``MultiTaskModel`` and the phase's history."""
     config = {
         "encoder": model_cfg.encoder,
         "max_length": model_cfg.max_length,
-        "architecture": {"name": model_cfg.architecture.name, **arch_options},
+        "architecture": {"name": model_cfg.architecture.name, **model_cfg.architecture.options},
         "trust_remote_code": model_cfg.trust_remote_code,
     }
     history = dict(result.history)
