@@ -147,12 +147,15 @@ def tiny_training_params(tiny_encoder_dir: Path, **training: object) -> tuple[di
         "encoder": str(tiny_encoder_dir),
         "max_length": 48,
         "architecture": {"name": "hard_sharing"},
+        "dropout": None,  # the tiny encoder's own 0.1
     }
     params = {
         "max_steps": 4,
         "batch_size": 8,
         "eval_batch_size": 32,
+        "learning_rate": 5e-5,
         "eval_every": 2,
+        "eval_max_examples": None,
         "log_every": 1,
         "progress_bar": False,
         "precision": "fp32",
