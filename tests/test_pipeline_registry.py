@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mtl_pipeline import project_tasks
@@ -31,3 +33,14 @@ def test_tasks_that_are_not_a_mapping_are_refused(monkeypatch):
         project_tasks.task_names()
     monkeypatch.setattr(project_tasks, "_session_config", {"parameters": {"tasks": {"a": {}}}})
     assert project_tasks.task_names() == ["a"]
+
+
+def test_every_pipeline_package_is_registered():
+    """A new folder under pipelines/ must be added to the registry's BUILDERS."""
+    from mtl_pipeline import pipelines
+    from mtl_pipeline.pipeline_registry import BUILDERS
+
+    folders = {
+        p.name for p in Path(pipelines.__file__).parent.iterdir() if (p / "pipeline.py").exists()
+    }
+    assert folders == set(BUILDERS)
