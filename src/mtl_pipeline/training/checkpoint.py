@@ -125,6 +125,8 @@ def _restore(document: Any, tensors: dict[str, torch.Tensor]) -> Any:
         return tensors[document["__tensor__"]]
     if isinstance(document, dict) and "__dict__" in document:
         return {k: _restore(v, tensors) for k, v in document["__dict__"]}
+    if isinstance(document, dict):  # a plain JSON object: its values may hold placeholders
+        return {k: _restore(v, tensors) for k, v in document.items()}
     if isinstance(document, list):
         return [_restore(v, tensors) for v in document]
     return document
