@@ -61,36 +61,16 @@ def load_task_data(
     tasks: dict[str, dict[str, Any]], max_train: int, max_eval: int, max_length: int
 ):
     """``run_training``'s ``task_data``: ingested, capped and tokenized like the pipeline."""
-    import os
+    from mtl_pipeline.task_data import build_task_data
 
-    import datasets
-
-    from mtl_pipeline.config import TaskConfig
-    from mtl_pipeline.encoders import load_tokenizer
-    from mtl_pipeline.ingestion import ingest
-    from mtl_pipeline.tokenization import tokenize_frame
-
-    tokenizer = load_tokenizer(ENCODER)
-    task_data = {}
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        for name, cfg in tasks.items():
-            train, dev, info = ingest(name, TaskConfig(**cfg), max_train, max_eval, 0)
-            feats = {}
-            for split, frame in (("train_features", train), ("validation_features", dev)):
-                columns, _ = tokenize_frame(
-                    frame,
-                    tokenizer,
-                    level=info["level"],
-                    vocab=info["labels"],
-                    max_length=max_length,
-                )
-                feats[split] = datasets.Dataset.from_dict(columns)
-            task_data[name] = {**feats, "label_info": info}
-    finally:
-        os.chdir(cwd)
-    return task_data
+    return build_task_data(
+        tasks,
+        ENCODER,
+        max_train=max_train,
+        max_eval=max_eval,
+        max_length=max_length,
+        project_dir=REPO,
+    )
 
 
 def run_one(name: str, args, tasks, task_data, workdir: Path) -> dict[str, Any]:

@@ -69,37 +69,20 @@ def build_smoke_task_data(
     encoder_dir: Path, n_train: int = 64, n_dev: int = 32, max_length: int = 48
 ) -> tuple[dict, dict]:
     """(tasks config, task_data) for the five shipped GLUE tasks, ingested and tokenized."""
-    import datasets
     import yaml
 
-    from mtl_pipeline.config import TaskConfig
-    from mtl_pipeline.encoders import load_tokenizer
-    from mtl_pipeline.ingestion import ingest
-    from mtl_pipeline.tokenization import tokenize_frame
+    from mtl_pipeline.task_data import build_task_data
 
     raw = yaml.safe_load((REPO / "conf" / "base" / "parameters_ingestion.yml").read_text())["tasks"]
-    tokenizer = load_tokenizer(str(encoder_dir))
-    tasks, task_data = {}, {}
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        for name, cfg in raw.items():
-            train, dev, info = ingest(name, TaskConfig(**cfg), n_train, n_dev, 0)
-            feats = {}
-            for split, frame in (("train_features", train), ("validation_features", dev)):
-                columns, _ = tokenize_frame(
-                    frame,
-                    tokenizer,
-                    level=info["level"],
-                    vocab=info["labels"],
-                    max_length=max_length,
-                )
-                feats[split] = datasets.Dataset.from_dict(columns)
-            tasks[name] = cfg
-            task_data[name] = {**feats, "label_info": info}
-    finally:
-        os.chdir(cwd)
-    return tasks, task_data
+    task_data = build_task_data(
+        raw,
+        str(encoder_dir),
+        max_train=n_train,
+        max_eval=n_dev,
+        max_length=max_length,
+        project_dir=REPO,
+    )
+    return dict(raw), task_data
 
 
 @pytest.fixture(scope="session")
@@ -134,31 +117,22 @@ def save_tiny_encoder(path: Path, dropout: float = 0.1, layers: int = 2) -> Path
 @pytest.fixture(scope="session")
 def upos_task_data(tiny_encoder_dir: Path) -> tuple[dict, dict]:
     """The ``upos`` task exactly as conf/hierarchical configures it, 64 train / 32 dev."""
-    import datasets
     import yaml
 
-    from mtl_pipeline.config import TaskConfig
-    from mtl_pipeline.encoders import load_tokenizer
-    from mtl_pipeline.ingestion import ingest
-    from mtl_pipeline.tokenization import tokenize_frame
+    from mtl_pipeline.task_data import build_task_data
 
     cfg = yaml.safe_load((REPO / "conf" / "hierarchical" / "parameters.yml").read_text())["tasks"][
         "upos"
     ]
-    tokenizer = load_tokenizer(str(tiny_encoder_dir))
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        train, dev, info = ingest("upos", TaskConfig(**cfg), 64, 32, 0)
-    finally:
-        os.chdir(cwd)
-    feats = {}
-    for split, frame in (("train_features", train), ("validation_features", dev)):
-        columns, _ = tokenize_frame(
-            frame, tokenizer, level=info["level"], vocab=info["labels"], max_length=48
-        )
-        feats[split] = datasets.Dataset.from_dict(columns)
-    return {"upos": cfg}, {"upos": {**feats, "label_info": info}}
+    task_data = build_task_data(
+        {"upos": cfg},
+        str(tiny_encoder_dir),
+        max_train=64,
+        max_eval=32,
+        max_length=48,
+        project_dir=REPO,
+    )
+    return {"upos": cfg}, task_data
 
 
 @pytest.fixture(scope="session")
@@ -173,12 +147,15 @@ def tiny_training_params(tiny_encoder_dir: Path, **training: object) -> tuple[di
         "encoder": str(tiny_encoder_dir),
         "max_length": 48,
         "architecture": {"name": "hard_sharing"},
+        "dropout": None,  # the tiny encoder's own 0.1
     }
     params = {
         "max_steps": 4,
         "batch_size": 8,
         "eval_batch_size": 32,
+        "learning_rate": 5e-5,
         "eval_every": 2,
+        "eval_max_examples": None,
         "log_every": 1,
         "progress_bar": False,
         "precision": "fp32",

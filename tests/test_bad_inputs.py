@@ -946,12 +946,26 @@ def test_label_field_also_a_text_field(base_params):
         ("tasks__sst2__reader", "tsv", "glue_tsv (builtins)"),
         ("tasks__sst2__type", "classifcation", "classification (builtins)"),
         ("tasks__sst2__metrics", ["acuracy"], "accuracy (builtins)"),
+        ("training__strategy", "stilst", "stilts (builtins)"),
+        ("model__architecture", {"name": "per_task", "base": {"name": "hard_sharng"}}, "mmoe"),
     ],
 )
 def test_unknown_component_lists_the_available_ones_with_plugin(base_params, key, spec, available):
     params = params_with(base_params, **{key: spec})
     message = error_of(UnknownComponentError, validate_parameters, params)
     check(message, key.replace("__", "."), "unknown", "Available", available)
+
+
+def test_per_task_base_checked_at_config_time(base_params):
+    """The base architecture's own option checks run before any data is read."""
+    base = {"name": "hard_sharing", "pooling": "maxx"}
+    params = params_with(base_params, model__architecture={"name": "per_task", "base": base})
+    check(error_of(ConfigError, validate_parameters, params), "model.architecture.base")
+    params = params_with(base_params, model__architecture={"name": "per_task", "base": {}})
+    check(
+        error_of(ConfigError, validate_parameters, params),
+        "model.architecture.base: expected {name: <architecture>}",
+    )
 
 
 def test_component_option_typo_suggests_the_option(base_params):

@@ -145,6 +145,7 @@ def _core_names(kind: str) -> set[str]:
         "metric": {"accuracy", "f1", "macro_f1", "mcc", "pearson", "spearman"},
         "task_type": {"classification", "regression", "tagging"},
         "encoder_adapter": {"bert", "roberta", "deberta_v2", "modernbert", "decoder"},
+        "strategy": {"mtl_all", "single_task", "pairwise", "stilts", "mtl_then_finetune"},
     }
     return core[kind]
 
@@ -608,3 +609,63 @@ def test_reset_registry_rediscovers(install: InstallFn) -> None:
     install_favourite(install)
     assert get_registry() is not first
     assert "favourite" in get_registry().names("sampler")
+
+
+# --- strategies are components too ---------------------------------------------------------
+def test_third_party_strategy_is_what_run_training_runs(install: InstallFn) -> None:
+    """``training.strategy`` is looked up in the registry and its ``fit`` called, for every
+    strategy: a plugin's strategy runs like the built-ins (no hard-coded list anywhere)."""
+    from mtl_pipeline.training.run import run_training
+
+    install(
+        "mtl-echo",
+        {"echo": "echo_plugin"},
+        {
+            "echo_plugin": """
+            from mtl_pipeline.hookspecs import hookimpl
+            from mtl_pipeline.strategies.base import Strategy
+
+            MTL_PIPELINE_API_VERSION = 1
+
+            class Echo(Strategy):
+                name = "echo"
+                description = "Trains nothing; returns the context it was given."
+
+                def run(self, ctx):
+                    raise AssertionError("fit is what run_training calls")
+
+                def fit(self, ctx):
+                    return ctx, {"strategy": self.name}
+
+            @hookimpl
+            def register_strategies():
+                return [Echo]
+            """
+        },
+    )
+    assert get_registry().entry("strategy", "echo").plugin == "echo"
+    task = {
+        "type": "classification",
+        "train": "t",
+        "validation": "v",
+        "text_fields": ["x"],
+        "label_field": "y",
+        "metrics": ["accuracy"],
+    }
+    ctx, history = run_training({"encoder": "enc"}, {"strategy": "echo"}, {"a": task}, {"a": {}})
+    assert history == {"strategy": "echo"}
+    assert ctx.tasks == ["a"] and ctx.train_cfg.strategy == "echo"
+    with pytest.raises(UnknownComponentError, match="training.strategy: unknown strategy 'ech'"):
+        run_training({"encoder": "enc"}, {"strategy": "ech"}, {"a": task}, {"a": {}})
+
+
+def test_missing_builtin_entry_point_is_an_error_that_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mtl_pipeline import registry as registry_module
+
+    monkeypatch.setattr(registry_module.md, "entry_points", lambda group: [])
+    with pytest.raises(PluginError, match=r"no such entry point is installed.*pip install -e"):
+        registry_module.build_plugin_manager()
+    monkeypatch.setenv(DISABLE_ENV_VAR, BUILTIN_PLUGIN)  # deliberately without built-ins
+    assert registry_module.build_plugin_manager()[1] == {}

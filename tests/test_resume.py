@@ -189,11 +189,11 @@ def test_kill_during_checkpoint_write_keeps_previous(
     )
     original_write = checkpoint_module.Checkpointer._write
 
-    def dying_write(self, trainer, target):
-        if trainer.step == 3:
+    def dying_write(self, state, target):
+        if state["step"] == 3:
             (target / "model.safetensors").write_bytes(b"half written")
             raise KeyboardInterrupt("killed mid-write")
-        return original_write(self, trainer, target)
+        return original_write(self, state, target)
 
     monkeypatch.setattr(checkpoint_module.Checkpointer, "_write", dying_write)
     with pytest.raises(KeyboardInterrupt):
@@ -297,3 +297,55 @@ def test_sigkill_real_kedro_run_then_resume_is_byte_identical(
     assert len(history["steps"]) == 30
     resumed = (project / "data/06_models/mtl_model/model.safetensors").read_bytes()
     assert resumed == reference
+
+
+def _fresh_trainer(tiny_encoder_dir, smoke_task_data):
+    """A Trainer as ``train_phase`` builds it (no checkpointer, no observers)."""
+    from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig
+    from mtl_pipeline.losses.factory import build_weighting
+    from mtl_pipeline.samplers.factory import build_sampler
+    from mtl_pipeline.training.phase import build_model, build_train_tasks, seed_everything
+    from mtl_pipeline.training.trainer import Trainer
+
+    tasks, task_data = smoke_task_data
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, max_steps=6, loss={"name": "uncertainty"}
+    )
+    model_cfg, train_cfg = ModelConfig(**model_params), TrainingConfig(**training)
+    task_cfgs = {n: TaskConfig(**tasks[n]) for n in task_data}
+    seed_everything(0)
+    tokenizer, _, architecture = build_model(model_cfg, train_cfg, task_cfgs, task_data)
+    train_tasks = build_train_tasks(task_cfgs, task_data)
+    weighting = build_weighting(train_cfg, list(task_data))
+    sampler = build_sampler(train_cfg, {n: len(t.train) for n, t in train_tasks.items()})
+    return Trainer(architecture, train_tasks, train_cfg, weighting, sampler, 0)
+
+
+def _steps(trainer, count: int) -> None:
+    trainer.architecture.train()
+    for _ in range(count):
+        trainer.train_step()
+        trainer.step += 1
+
+
+def test_trainer_state_dict_is_all_a_resume_needs(tiny_encoder_dir, smoke_task_data):
+    """A fresh trainer given another's ``state_dict()`` (in memory, no files) takes exactly
+    the steps the original takes next: weights, optimizer, schedule, weighting, sampler,
+    batch streams and RNGs all travel in it."""
+    import copy
+
+    original = _fresh_trainer(tiny_encoder_dir, smoke_task_data)
+    _steps(original, 3)
+    state = copy.deepcopy(original.state_dict())
+    _steps(original, 3)
+    copied = _fresh_trainer(tiny_encoder_dir, smoke_task_data)
+    torch.manual_seed(12345)  # the state, not the seed, must decide what happens next
+    copied.load_state_dict(state)
+    assert copied.step == 3
+    _steps(copied, 3)
+    expected = original.architecture.state_dict()
+    for name, value in copied.architecture.state_dict().items():
+        assert torch.equal(value, expected[name]), name
+    assert copied.weighting.state_dict().keys() == original.weighting.state_dict().keys()
+    for name, value in copied.weighting.state_dict().items():
+        assert torch.equal(value, original.weighting.state_dict()[name]), name

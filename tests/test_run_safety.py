@@ -168,7 +168,7 @@ def test_pipeline_shape_follows_the_selection(monkeypatch):
         runtime_params={"run": {"tasks": "rte mrpc"}},
         **CONFIG_LOADER_ARGS,
     )
-    monkeypatch.setattr(project_tasks, "_config_loader", loader)
+    monkeypatch.setattr(project_tasks, "_session_config", loader)
     assert project_tasks.task_names() == ["rte", "mrpc"]
 
 

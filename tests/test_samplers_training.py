@@ -72,3 +72,23 @@ def test_kedro_smoke_run_with_dynamic_sampler(project_copy: Path) -> None:
     )
     assert history["config"]["training"]["sampler"]["name"] == "dynamic"
     assert len(history["sampler_probabilities"]) == 6  # 12 steps, log_every 2
+
+
+def test_trainer_feeds_every_step_losses_to_the_sampler(
+    smoke_task_data, tiny_encoder_dir, tmp_path, monkeypatch
+) -> None:
+    """``observe_losses(step, losses)`` after every optimizer step, with the logged losses."""
+    from mtl_pipeline.samplers.base import TaskSampler
+
+    monkeypatch.chdir(tmp_path)
+    seen: list[tuple[int, dict[str, float]]] = []
+    monkeypatch.setattr(
+        TaskSampler, "observe_losses", lambda self, step, losses: seen.append((step, losses))
+    )
+    tasks, task_data = smoke_task_data
+    model_params, training = tiny_training_params(
+        tiny_encoder_dir, sampler={"name": "uniform"}, max_steps=3
+    )
+    _, history = run_training(model_params, training, tasks, task_data)
+    assert seen == [(s["step"], s["losses"]) for s in history["steps"]]
+    assert [step for step, _ in seen] == [1, 2, 3]

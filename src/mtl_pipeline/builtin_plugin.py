@@ -19,9 +19,9 @@ def register_architectures() -> list[type]:
     from mtl_pipeline.architectures.hard_sharing import HardSharing
     from mtl_pipeline.architectures.hierarchical import Hierarchical
     from mtl_pipeline.architectures.mmoe import MMoE
+    from mtl_pipeline.architectures.per_task import PerTask  # how per-task models are saved
     from mtl_pipeline.architectures.shared_private import SharedPrivate
     from mtl_pipeline.architectures.sluice import Sluice
-    from mtl_pipeline.strategies.per_task import PerTask  # how per-task models are saved
 
     return [HardSharing, CrossStitch, Sluice, Hierarchical, Adapters, MMoE, SharedPrivate, PerTask]
 
@@ -137,3 +137,14 @@ def register_encoder_adapters() -> list[type]:
     from mtl_pipeline.architectures.encoder_adapters import BUILTIN_ENCODER_ADAPTERS
 
     return list(BUILTIN_ENCODER_ADAPTERS)
+
+
+@hookimpl
+def register_strategies() -> list[type]:
+    from mtl_pipeline.strategies.mtl_all import MtlAll
+    from mtl_pipeline.strategies.mtl_then_finetune import MtlThenFinetune
+    from mtl_pipeline.strategies.pairwise import Pairwise
+    from mtl_pipeline.strategies.single_task import SingleTask
+    from mtl_pipeline.strategies.stilts import Stilts
+
+    return [MtlAll, SingleTask, Pairwise, Stilts, MtlThenFinetune]

@@ -250,6 +250,6 @@ def _project_tasks() -> dict:
     from mtl_pipeline import project_tasks
 
     try:
-        return dict(project_tasks._fallback_loader()["parameters"].get("tasks") or {})
+        return dict(project_tasks.project_config_loader()["parameters"].get("tasks") or {})
     except Exception:  # no conf here: the caller then asks for --text-fields
         return {}

@@ -21,6 +21,17 @@ from mtl_pipeline.errors import ConfigError
 
 _CONFIG_SUFFIXES = {".yml", ".yaml", ".json"}
 
+#: Keyword arguments of the project's config loader (``settings.CONFIG_LOADER_ARGS``); kept
+#: here so that code reading the configuration outside a Kedro session need not import the
+#: settings module (which imports the project hooks).
+CONFIG_LOADER_ARGS: dict[str, Any] = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # Environments (smoke, hierarchical, ...) override single nested keys such as
+    # `training.max_steps` without restating the whole `training` block.
+    "merge_strategy": {"parameters": "soft"},
+}
+
 
 def _duplicate_key_error(conf_path: str, patterns: Any) -> ConfigError | None:
     """Re-read the files of ``conf_path`` one by one to find the one with a repeated key."""

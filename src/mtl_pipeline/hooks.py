@@ -21,7 +21,7 @@ class ConfigValidationHooks:
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        project_tasks.remember_config_loader(context.config_loader)
+        project_tasks.use_session_config(context.config_loader)
         # An empty task list gives pipelines without task branches, which Kedro would only
         # report as "Pipeline contains no nodes" (before `before_pipeline_run` runs).
         from mtl_pipeline.errors import ConfigError

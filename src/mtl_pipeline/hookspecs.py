@@ -57,6 +57,12 @@ class MTLHookSpecs:
         """Return ``EncoderAdapter`` subclasses (``mtl_pipeline.architectures.encoder_adapters``):
         how to run one encoder family layer by layer (docs/encoders.md)."""
 
+    @hookspec
+    def register_strategies(self) -> list[type]:
+        """Return ``Strategy`` subclasses (``mtl_pipeline.strategies.base``): how the tasks
+        are combined over one or more training phases, selected by ``training.strategy``
+        (docs/strategies.md)."""
+
     # --- training-loop observers: return nothing -------------------------------------
     # Called by the trainer in this order: on_train_start, then per optimizer step
     # on_step_end (and on_evaluation after the steps that evaluate), then on_train_end.

@@ -51,6 +51,7 @@ KINDS: dict[str, tuple[str, str | None]] = {
         "register_encoder_adapters",
         "mtl_pipeline.architectures.encoder_adapters:EncoderAdapter",
     ),
+    "strategy": ("register_strategies", "mtl_pipeline.strategies.base:Strategy"),
 }
 
 #: Hooks the trainer calls during training (they return nothing).
@@ -345,13 +346,17 @@ def _load_entry_point_plugins(pm: pluggy.PluginManager) -> dict[str, str]:
             ) from exc
         _register(pm, name, plugin, origin)
         origins[name] = origin
-    if BUILTIN_PLUGIN not in origins and not _is_disabled(BUILTIN_PLUGIN, disabled):
-        # Running from a source tree whose package metadata is not installed: the
-        # built-ins are still registered as an ordinary plugin, just found by module name.
-        module = importlib.import_module("mtl_pipeline.builtin_plugin")
-        origin = "module mtl_pipeline.builtin_plugin (no installed entry point)"
-        _register(pm, BUILTIN_PLUGIN, module, origin)
-        origins[BUILTIN_PLUGIN] = origin
+    if BUILTIN_PLUGIN not in by_name and not _is_disabled(BUILTIN_PLUGIN, disabled):
+        # The built-ins are an ordinary plugin, found only through their entry point: the
+        # registry never imports a component module by name (components may look others
+        # up in the registry, so a direct import would make the two depend on each other).
+        raise PluginError(
+            f"The built-in components are registered through the entry point "
+            f"{BUILTIN_PLUGIN} = mtl_pipeline.builtin_plugin (group {ENTRY_POINT_GROUP!r}) of "
+            "the installed mtl_pipeline package, and no such entry point is installed: "
+            "mtl_pipeline is imported from a source tree without its package metadata. "
+            "Install the project (pip install -e .) in this environment."
+        )
     return origins
 
 

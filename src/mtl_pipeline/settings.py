@@ -15,18 +15,13 @@ HOOKS = (MlflowTrackingHooks(), ConfigValidationHooks(), RunLockHooks())
 
 # Kedro's OmegaConfigLoader, but a key repeated in one YAML file is reported with the file
 # name (OmegaConf alone says `in "<file>"`).
-from mtl_pipeline.config_loader import ProjectConfigLoader  # noqa: E402
+from mtl_pipeline.config_loader import CONFIG_LOADER_ARGS, ProjectConfigLoader  # noqa: E402
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader
 
-# Keyword arguments to pass to the `CONFIG_LOADER_CLASS` constructor.
-CONFIG_LOADER_ARGS = {
-    "base_env": "base",
-    "default_run_env": "local",
-    # Environments (smoke, hierarchical, ...) override single nested keys such as
-    # `training.max_steps` without restating the whole `training` block.
-    "merge_strategy": {"parameters": "soft"},
-}
+# Keyword arguments to pass to the `CONFIG_LOADER_CLASS` constructor: base + local,
+# `parameters` merged softly (config_loader.CONFIG_LOADER_ARGS).
+CONFIG_LOADER_ARGS = CONFIG_LOADER_ARGS
 
 # Under `torchrun`, ranks other than 0 keep outputs in memory: only rank 0 writes files.
 from mtl_pipeline.datasets.rank_aware_catalog import RankAwareDataCatalog  # noqa: E402

@@ -506,3 +506,12 @@ def tokenizer_identity(tokenizer: Any) -> str:
     definition.pop("padding", None)
     added = [str(t) for t in getattr(tokenizer, "all_special_tokens", [])]
     return json.dumps([definition, added], sort_keys=True)
+
+
+def task_type_from_info(label_info: dict[str, Any], task_name: str) -> Any:
+    """The task type ``label_info`` was ingested with, with its options (``head``)."""
+    from mtl_pipeline.registry import get_registry
+    from mtl_pipeline.task_types.base import type_options
+
+    cls = get_registry().get("task_type", label_info["type"], f"tasks.{task_name}.type")
+    return cls(cls.parse_options(type_options(label_info.get("head")), f"tasks.{task_name}.head"))

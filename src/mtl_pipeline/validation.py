@@ -71,6 +71,30 @@ def check_max_length(config: RunConfig, encoder_config: Any) -> None:
         )
 
 
+def check_metric_fits(
+    registry: Any, task: str, type_name: str, metric_name: str, type_cls: Any
+) -> None:
+    """``ConfigError`` when metric ``metric_name`` cannot score a task of ``type_cls``
+    (naming the metrics that can)."""
+    metric = registry.get("metric", metric_name, f"tasks.{task}.metrics")
+    fits = getattr(metric, "fits", None)
+    if fits is None or fits(type_cls):
+        return
+    level = getattr(type_cls, "level", "sequence")
+    kind = getattr(type_cls, "predictions", "classes")
+    suitable = [
+        n
+        for n in registry.names("metric")
+        if getattr(registry.get("metric", n), "fits", lambda _: True)(type_cls)
+    ]
+    raise ConfigError(
+        f"tasks.{task}.metrics: metric {metric_name!r} does not fit task {task!r} "
+        f"of type {type_name!r} ({level}-level, {kind} predictions); it scores "
+        f"{metric.fit_description()}. Metrics that fit: "
+        f"{', '.join(suitable) or 'none'}."
+    )
+
+
 def validate_parameters(params: dict[str, Any]) -> RunConfig:
     from mtl_pipeline.task_selection import apply_task_selection
 
@@ -83,22 +107,7 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
         reader_cls = registry.get("reader", task.reader.name, f"tasks.{name}.reader")
         reader_cls.parse_options(task.reader.options, f"tasks.{name}.reader")
         for metric_name in task.metrics:
-            metric = registry.get("metric", metric_name, f"tasks.{name}.metrics")
-            fits = getattr(metric, "fits", None)
-            if fits is not None and not fits(type_cls):
-                level = getattr(type_cls, "level", "sequence")
-                kind = getattr(type_cls, "predictions", "classes")
-                suitable = [
-                    n
-                    for n in registry.names("metric")
-                    if getattr(registry.get("metric", n), "fits", lambda _: True)(type_cls)
-                ]
-                raise ConfigError(
-                    f"tasks.{name}.metrics: metric {metric_name!r} does not fit task {name!r} "
-                    f"of type {task.type!r} ({level}-level, {kind} predictions); it scores "
-                    f"{metric.fit_description()}. Metrics that fit: "
-                    f"{', '.join(suitable) or 'none'}."
-                )
+            check_metric_fits(registry, name, task.type, metric_name, type_cls)
     for key, kind, spec in (
         ("model.architecture", "architecture", config.model.architecture),
         ("training.loss", "loss", config.training.loss),
@@ -106,6 +115,7 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
     ):
         cls = registry.get(kind, spec.name, key)
         cls.parse_options(spec.options, key)
+    registry.get("strategy", config.training.strategy, "training.strategy")
     if config.training.tasks_per_step > len(config.tasks):
         raise ConfigError(
             f"training.tasks_per_step: {config.training.tasks_per_step} exceeds the number of tasks "

@@ -1,4 +1,4 @@
-"""The ``loss_ratio`` sampler: hand-computed probabilities, the hook feed, exact resume."""
+"""The ``loss_ratio`` sampler: hand-computed probabilities, the loss feed, exact resume."""
 
 from __future__ import annotations
 
@@ -46,12 +46,20 @@ def test_temperature_and_floor():
     assert sum(p.values()) == pytest.approx(1.0)
 
 
-def test_the_on_step_end_hook_feeds_live_samplers():
+def test_observe_losses_feeds_the_sampler():
     s = sampler(smoothing=0.0)
-    plugin.on_step_end(step=1, logs={"tasks": ["a"], "losses": {"a": 3.0}})
-    plugin.on_step_end(step=2, logs={"tasks": ["a"], "losses": {"a": 1.5, "zzz": 9.0}})
+    s.observe_losses(1, {"a": 3.0})
+    s.observe_losses(2, {"a": 1.5, "zzz": 9.0})
     assert s.initial_loss == {"a": 3.0}
     assert s.ratios()["a"] == pytest.approx(0.5)
+
+
+def test_no_process_wide_feed_remains():
+    """Each sampler gets its own losses from its trainer; the plugin keeps no global."""
+    assert not hasattr(plugin, "on_step_end")
+    first, second = sampler(smoothing=0.0), sampler(smoothing=0.0)
+    first.observe_losses(1, {"a": 2.0})
+    assert second.initial_loss == {}
 
 
 def test_non_finite_losses_are_ignored():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +83,3 @@ def resolve_grid(experiments: dict[str, Any] | ExperimentsConfig, task_names: li
     targets = sorted(cfg.targets or task_names, key=order.__getitem__)
     supports = sorted(cfg.supports or task_names, key=order.__getitem__)
     return Grid(targets, supports, list(cfg.strategies), list(cfg.seeds), cfg.budget)
-
-
-def eval_every(steps: int, evaluations: int) -> int:
-    return max(1, math.ceil(steps / evaluations))

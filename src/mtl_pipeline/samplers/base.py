@@ -98,6 +98,13 @@ class TaskSampler(Component, ABC):
     def observe(self, step: int, scores: dict[str, float]) -> None:
         """Evaluation feedback ``{task: main metric}`` (used by dynamic samplers)."""
 
+    def observe_losses(self, step: int, losses: dict[str, float]) -> None:
+        """Training feedback, after every optimizer step ``step`` (1-based): ``{task: loss}``
+        of the step's tasks, averaged over micro-batches and ranks, so every rank sees the
+        same values (a skipped step's may be non-finite). Called on every rank before the
+        next ``sample``; state derived from it belongs in ``extra_state`` so a resumed run
+        draws the same tasks. Default: ignored."""
+
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state, "extra": self.extra_state()}
 

@@ -1,7 +1,9 @@
 """The strategy interface: a strategy is a short sequence of training phases.
 
-Every phase is one ``training.run.train_phase`` call, the exact code path of
-``kedro run`` with ``mtl_all``: fresh heads, fresh optimizer and schedule, best step kept.
+Every phase is one ``training.phase.train_phase`` call: fresh heads, fresh optimizer and
+schedule, best step kept. Strategies are components registered through the plugin hook
+``register_strategies`` (the built-ins in ``builtin_plugin``); ``training.run.run_training``
+looks ``training.strategy`` up in the registry and calls its ``fit``.
 A strategy only decides which tasks each phase trains, what a phase starts from (an
 earlier phase's weights via ``init``), which tasks pick its best step, and which phase's
 model answers for which task. ``package`` turns that into the one ``MultiTaskModel`` and
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mtl_pipeline.components import Component
 from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig
 from mtl_pipeline.errors import ConfigError
 
@@ -92,7 +95,7 @@ class StrategyContext:
         """Train ``tasks`` for ``steps`` (default ``training.max_steps``), selecting on
         ``selection`` (default: all of them); ``init(architecture)`` may load weights and
         return a report (``source`` is the phase it loads from)."""
-        from mtl_pipeline.training.run import train_phase
+        from mtl_pipeline.training.phase import train_phase
 
         missing = [t for t in tasks if t not in self.task_data]
         if missing:
@@ -108,7 +111,7 @@ class StrategyContext:
             "finetune_steps": None,
         }
         if self.evaluations:
-            update["eval_every"] = max(1, math.ceil(max_steps / self.evaluations))
+            update["eval_every"] = evaluation_interval(max_steps, self.evaluations)
         cfg = self.train_cfg.model_copy(update=update)
         reports: list[Any] = []
 
@@ -140,8 +143,8 @@ class StrategyResult:
     serving: dict[str, Phase] = field(default_factory=dict)
 
 
-class Strategy(ABC):
-    """A transfer strategy, selected by ``training.strategy``."""
+class Strategy(Component, ABC):
+    """A transfer strategy, selected by ``training.strategy`` (a registered component)."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -149,6 +152,17 @@ class Strategy(ABC):
     @abstractmethod
     def run(self, ctx: StrategyContext) -> StrategyResult:
         """Train and say which model serves which task (every task of ``ctx`` it covers)."""
+
+    def fit(self, ctx: StrategyContext) -> tuple[Any, dict[str, Any]]:
+        """``(MultiTaskModel, history)`` as the training node returns them: ``run``, then
+        one model for every served task and one history on one step axis (``package``)."""
+        return package(self.run(ctx), ctx)
+
+
+def evaluation_interval(steps: int, evaluations: int) -> int:
+    """``eval_every`` that gives ``evaluations`` evaluations over ``steps`` steps (the last
+    one at the final step); the experiments grid's phases differ in length."""
+    return max(1, math.ceil(steps / evaluations))
 
 
 def _safe(name: str) -> str:
@@ -214,30 +228,7 @@ def merge_histories(result: StrategyResult, ctx: StrategyContext, model: Any) ->
         "skipped_steps": [],
         "phases": [],
     }
-    offsets: dict[str, int] = {}
-    offset, seconds = 0, 0.0
-    for phase in result.phases:
-        history = phase.history
-        offsets[phase.name] = offset
-        for key in ("steps", "evaluations", "sampler_probabilities", "gradient_conflicts"):
-            for entry in history.get(key) or []:
-                merged[key].append({**entry, "step": entry["step"] + offset, "phase": phase.name})
-        merged["skipped_steps"] += [s + offset for s in history.get("skipped_steps") or []]
-        merged["phases"].append(
-            {
-                "name": phase.name,
-                "tasks": phase.tasks,
-                "selection": phase.selection,
-                "first_step": offset + 1,
-                "steps": len(history.get("steps") or []),
-                "best_step": history["best_step"] + offset,
-                "best_score": history["best_score"],
-                "seconds": history.get("seconds", 0.0),
-                "transfer": phase.transfer,
-            }
-        )
-        offset += len(history.get("steps") or [])
-        seconds += float(history.get("seconds") or 0.0)
+    offsets, seconds = _merge_phases(result.phases, merged)
     last = result.phases[-1].history
     serving = {task: phase.name for task, phase in result.serving.items()}
     best_per_task = {}
@@ -265,3 +256,34 @@ def merge_histories(result: StrategyResult, ctx: StrategyContext, model: Any) ->
         }
     )
     return merged
+
+
+def _merge_phases(phases: list[Phase], merged: dict[str, Any]) -> tuple[dict[str, int], float]:
+    """Append every phase's entries to ``merged`` on one step axis (each shifted by the
+    steps before it, tagged with its phase) and summarize each phase under ``phases``.
+    Returns each phase's step offset and the total seconds."""
+    offsets: dict[str, int] = {}
+    offset, seconds = 0, 0.0
+    for phase in phases:
+        history = phase.history
+        offsets[phase.name] = offset
+        for key in ("steps", "evaluations", "sampler_probabilities", "gradient_conflicts"):
+            for entry in history.get(key) or []:
+                merged[key].append({**entry, "step": entry["step"] + offset, "phase": phase.name})
+        merged["skipped_steps"] += [s + offset for s in history.get("skipped_steps") or []]
+        merged["phases"].append(
+            {
+                "name": phase.name,
+                "tasks": phase.tasks,
+                "selection": phase.selection,
+                "first_step": offset + 1,
+                "steps": len(history.get("steps") or []),
+                "best_step": history["best_step"] + offset,
+                "best_score": history["best_score"],
+                "seconds": history.get("seconds", 0.0),
+                "transfer": phase.transfer,
+            }
+        )
+        offset += len(history.get("steps") or [])
+        seconds += float(history.get("seconds") or 0.0)
+    return offsets, seconds

@@ -105,7 +105,7 @@ def check_transferable(
 
     from mtl_pipeline.encoders import load_encoder_config
     from mtl_pipeline.modeling.multitask_model import build_architecture
-    from mtl_pipeline.training.run import task_meta
+    from mtl_pipeline.training.phase import task_meta
 
     model_cfg = ctx.model_cfg
     config = load_encoder_config(model_cfg.encoder, trust_remote_code=model_cfg.trust_remote_code)

@@ -256,3 +256,21 @@ class TaskBatchStream:
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.cursor = int(state["epoch"]), int(state["cursor"])
         self._batches = self._plan(self.epoch)
+
+
+def task_streams(tasks: dict[str, Any], config: Any, dist: Any) -> dict[str, TaskBatchStream]:
+    """One seeded batch stream per task (``tasks``: name -> object with a ``train`` split).
+    Every rank draws the same global batch (``batch_size`` x world size) and keeps its
+    stride of it."""
+    return {
+        name: TaskBatchStream(
+            task.train,
+            config.batch_size * dist.world_size,
+            seed=config.seed * 1009 + i,
+            length_grouping=config.length_grouping,
+            max_tokens=config.max_tokens_per_batch * dist.world_size
+            if config.max_tokens_per_batch
+            else None,
+        )
+        for i, (name, task) in enumerate(tasks.items())
+    }

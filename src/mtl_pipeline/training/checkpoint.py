@@ -1,9 +1,10 @@
 """Exact, pickle-free training checkpoints: safetensors for tensors, JSON for the rest.
 
-A checkpoint holds everything the next step depends on — model, best-so-far weights,
-optimizer moments, LR schedule, grad scaler, weighting state, sampler RNG, each task's
-batch-stream position, and the torch/numpy/python RNG states — so a run killed at any
-step and resumed finishes with bit-identical weights on the CPU.
+A checkpoint is ``Trainer.state_dict()`` on disk (``training/state.py`` says what that
+holds: everything the next step depends on, so a run killed at any step and resumed
+finishes with bit-identical weights on the CPU). This module does the file I/O only:
+``model`` and ``best_model`` go to their own safetensors files, every other tensor to
+``state.safetensors`` and the rest to JSON.
 
 Writes are atomic: a checkpoint is written to a hidden temporary directory, fsynced and
 renamed into place, then ``latest.json`` is replaced atomically. A kill during a write
@@ -18,14 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -83,24 +82,54 @@ def _tensors_of(state: dict[str, Any], prefix: str, tensors: dict[str, torch.Ten
     return state
 
 
+#: State entries written as their own safetensors file (flat name -> tensor mappings).
+_WEIGHT_FILES = {"model": "model.safetensors", "best_model": "best.safetensors"}
+
+
+def _save_weights(weights: dict[str, torch.Tensor], path: Path) -> None:
+    """Like ``safetensors.torch.save_model``: a tensor stored under several names (tied
+    weights) is written once; the other names are kept in the file's metadata."""
+    kept: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    seen: dict[tuple[Any, ...], str] = {}
+    for name, tensor in weights.items():
+        key = (
+            tensor.device,
+            tensor.untyped_storage().data_ptr(),
+            tensor.storage_offset(),
+            tuple(tensor.shape),
+            tensor.stride(),
+        )
+        if key in seen and tensor.numel() > 0:
+            aliases[name] = seen[key]
+        else:
+            seen[key] = name
+            kept[name] = tensor.detach().contiguous()
+    save_file(kept, str(path), metadata=aliases or None)
+
+
+def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import safe_open
+
+    weights = load_file(str(path))
+    with safe_open(str(path), framework="pt") as handle:
+        aliases = handle.metadata() or {}
+    for name, kept in aliases.items():
+        if kept in weights:
+            weights[name] = weights[kept]
+    return weights
+
+
 def _restore(document: Any, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(document, dict) and "__tensor__" in document:
         return tensors[document["__tensor__"]]
     if isinstance(document, dict) and "__dict__" in document:
         return {k: _restore(v, tensors) for k, v in document["__dict__"]}
+    if isinstance(document, dict):  # a plain JSON object: its values may hold placeholders
+        return {k: _restore(v, tensors) for k, v in document.items()}
     if isinstance(document, list):
         return [_restore(v, tensors) for v in document]
     return document
-
-
-def _python_rng_state() -> list[Any]:
-    version, internal, gauss = random.getstate()
-    return [version, list(internal), gauss]
-
-
-def _numpy_rng_state() -> list[Any]:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
 
 
 class Checkpointer:
@@ -129,13 +158,16 @@ class Checkpointer:
         return self.every > 0 and step % self.every == 0
 
     # --- save -------------------------------------------------------------------------
-    def save(self, trainer: Any) -> Path:
-        name = f"step-{trainer.step:08d}"
+    def save(self, step: int, state: dict[str, Any]) -> Path:
+        """Write ``state`` (a ``Trainer.state_dict()``) as checkpoint ``step-NNNNNNNN``,
+        atomically; returns its folder. ``TrainingError`` when it cannot be written (the
+        previous checkpoint is kept)."""
+        name = f"step-{step:08d}"
         tmp: Path | None = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=self.directory))
-            self._write(trainer, tmp)
+            self._write(state, tmp)
             _fsync_dir(tmp)
             final = self.directory / name
             if final.exists():
@@ -144,7 +176,7 @@ class Checkpointer:
             _fsync_dir(self.directory)
             write_json_atomic(
                 self.directory / LATEST,
-                {"checkpoint": name, "step": trainer.step, "fingerprint": self.fingerprint},
+                {"checkpoint": name, "step": step, "fingerprint": self.fingerprint},
             )
         except OSError as exc:
             if tmp is not None:
@@ -157,42 +189,13 @@ class Checkpointer:
         self._prune(keep_name=name)
         return self.directory / name
 
-    def _write(self, trainer: Any, target: Path) -> None:
-        from safetensors.torch import save_model
-
-        save_model(trainer.architecture, str(target / "model.safetensors"))
-        if trainer.best_state is not None:
-            save_file(
-                {k: v.contiguous() for k, v in trainer.best_state.items()},
-                str(target / "best.safetensors"),
-            )
+    def _write(self, state: dict[str, Any], target: Path) -> None:
+        rest = {k: v for k, v in state.items() if k not in _WEIGHT_FILES}
+        for key, filename in _WEIGHT_FILES.items():
+            if state.get(key) is not None:
+                _save_weights(state[key], target / filename)
         tensors: dict[str, torch.Tensor] = {}
-        document = {
-            "fingerprint": self.fingerprint,
-            "step": trainer.step,
-            "optimizer": _tensors_of(trainer.optimizer.state_dict(), "optimizer", tensors),
-            "weighting": _tensors_of(trainer.weighting.state_dict(), "weighting", tensors),
-            "weighting_extra": trainer.weighting.extra_state(),
-            "scheduler": trainer.scheduler.state_dict(),
-            "scaler": trainer.scaler.state_dict() if trainer.scaler is not None else None,
-            "sampler": trainer.sampler.state_dict(),
-            "streams": {name: stream.state_dict() for name, stream in trainer.streams.items()},
-            "rng": {
-                "torch": _tensors_of(torch.get_rng_state(), "rng/torch", tensors),
-                "cuda": _tensors_of(torch.cuda.get_rng_state_all(), "rng/cuda", tensors)
-                if torch.cuda.is_available()
-                else None,
-                "numpy": _numpy_rng_state(),
-                "python": _python_rng_state(),
-            },
-            "best": {
-                "score": trainer.best_score,
-                "step": trainer.best_step,
-                "metrics": trainer.best_metrics,
-            },
-            "ema": trainer._ema,
-            "history": trainer.history,
-        }
+        document = {"fingerprint": self.fingerprint, **_tensors_of(rest, "state", tensors)}
         save_file(tensors, str(target / "state.safetensors"))
         with open(target / STATE, "w", encoding="utf-8") as handle:
             json.dump(document, handle)
@@ -238,50 +241,18 @@ class Checkpointer:
             return None
         return path
 
-    def resume(self, trainer: Any) -> bool:
-        if not self.resume_enabled:
-            return False
+    def load(self) -> tuple[Path, dict[str, Any]] | None:
+        """``(folder, state)`` of the latest checkpoint this run may resume, else None."""
         path = self.latest()
         if path is None:
-            return False
-        from safetensors.torch import load_model
-
+            return None
         document = json.loads((path / STATE).read_text(encoding="utf-8"))
+        document.pop("fingerprint", None)
         tensors = load_file(str(path / "state.safetensors"))
-        load_model(
-            trainer.architecture,
-            str(path / "model.safetensors"),
-            strict=True,
-            device=str(trainer.device),
-        )
-        if (path / "best.safetensors").exists():
-            trainer.best_state = load_file(str(path / "best.safetensors"))
-        trainer.optimizer.load_state_dict(_restore(document["optimizer"], tensors))
-        trainer.weighting.load_state_dict(_restore(document["weighting"], tensors))
-        trainer.weighting.load_extra_state(document["weighting_extra"])
-        trainer.scheduler.load_state_dict(document["scheduler"])
-        if trainer.scaler is not None and document["scaler"] is not None:
-            trainer.scaler.load_state_dict(document["scaler"])
-        trainer.sampler.load_state_dict(document["sampler"])
-        for name, state in document["streams"].items():
-            trainer.streams[name].load_state_dict(state)
-        rng = document["rng"]
-        torch.set_rng_state(_restore(rng["torch"], tensors))
-        if rng["cuda"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(_restore(rng["cuda"], tensors))
-        name, keys, pos, has_gauss, cached = rng["numpy"]
-        np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-        version, internal, gauss = rng["python"]
-        random.setstate((version, tuple(internal), gauss))
-        trainer.step = int(document["step"])
-        best = document["best"]
-        trainer.best_score = float(best["score"]) if best["score"] is not None else -float("inf")
-        trainer.best_step, trainer.best_metrics = int(best["step"]), best["metrics"]
-        trainer._ema = dict(document["ema"])
-        trainer.history = document["history"]
-        trainer.history.setdefault("resumed_from", []).append(trainer.step)
-        logger.info("Resumed from checkpoint %s (step %d).", path, trainer.step)
-        return True
+        state = _restore(document, tensors)
+        for key, filename in _WEIGHT_FILES.items():
+            state[key] = _load_weights(path / filename) if (path / filename).exists() else None
+        return path, state
 
     def finished(self) -> None:
         """A completed run needs no checkpoints: a later `kedro run` trains afresh.

@@ -145,3 +145,22 @@ def compute_metrics(
     metrics: dict[str, Any], predictions: np.ndarray, references: np.ndarray
 ) -> dict[str, float]:
     return {name: metric(predictions, references) for name, metric in metrics.items()}
+
+
+def evaluate_tasks(trainer: Any, limit: int | None = None) -> dict[str, dict[str, float]]:
+    """``{task: {metric: value}}`` of ``trainer``'s model on each task's validation split
+    (at most ``limit`` examples each), in the trainer's device, precision and batch size."""
+    results = {}
+    for name, task in trainer.tasks.items():
+        preds, refs = predict_split(
+            trainer.architecture,
+            name,
+            task.dev,
+            batch_size=trainer.config.eval_batch_size,
+            device=trainer.device,
+            precision=trainer.precision,
+            pad_id=trainer.pad_id,
+            limit=limit,
+        )
+        results[name] = compute_metrics(task.metrics, preds, refs)
+    return results

@@ -12,8 +12,8 @@ gradients only exist for gradient-mode weightings, and only for the ``k`` tasks 
 step; measuring all tasks every time makes every pair comparable over time. So it runs
 one extra forward/backward per task (one ``batch_size`` batch from the task's training
 split, without gradient accumulation), on the plain task loss (no architecture auxiliary
-loss), under the run's autocast precision, flattening the gradients to float32 exactly as
-the trainer does.
+loss), through the trainer's own ``task_loss`` and ``shared_gradient``, so under the run's
+autocast precision and flattened to float32 exactly as in a training step.
 
 Why it does not disturb training (a run with the monitor on reproduces the same losses as
 one with it off):
@@ -37,8 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-
-from mtl_pipeline.training.device import autocast
 
 if TYPE_CHECKING:
     from mtl_pipeline.training.trainer import Trainer
@@ -84,12 +82,8 @@ class GradientConflictMonitor:
                     split = tr.tasks[name].train
                     batch = split.collate(self._indices(pos, len(split), step), tr.pad_id)
                     batch = {k: v.to(tr.device, non_blocking=True) for k, v in batch.items()}
-                    labels = batch.pop("labels")
-                    with autocast(tr.device, tr.precision):
-                        out = tr.architecture(name, batch)
-                    loss = tr.architecture.task_specs[name].task_type.loss(out.logits, labels)
-                    tr._backward(loss)
-                    rows.append(tr._flat_shared_grad())  # also clears the shared grads
+                    _, plain = tr.task_loss(name, batch)  # the plain loss: no auxiliary term
+                    rows.append(tr.shared_gradient(plain))  # also clears the shared grads
         finally:
             for p, grad in zip(params, saved, strict=True):
                 p.grad = grad

@@ -32,8 +32,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from mtl_pipeline.training.device import autocast
-
 if TYPE_CHECKING:
     from mtl_pipeline.training.trainer import Trainer
 
@@ -90,7 +88,7 @@ class TaskAffinityMonitor:
     def due(self, step: int) -> bool:
         return self.every > 0 and step > 0 and step % self.every == 0
 
-    def _batch(self, pos: int, name: str, step: int) -> tuple[dict[str, torch.Tensor], Any]:
+    def _batch(self, pos: int, name: str, step: int) -> dict[str, torch.Tensor]:
         tr = self.trainer
         split = tr.tasks[name].train
         seed = tr.config.seed & 0xFFFFFFFF
@@ -98,14 +96,11 @@ class TaskAffinityMonitor:
         count = min(tr.config.batch_size, len(split))
         indices = np.sort(rng.choice(len(split), size=count, replace=False))
         batch = split.collate(indices, tr.pad_id)
-        batch = {k: v.to(tr.device, non_blocking=True) for k, v in batch.items()}
-        return batch, batch.pop("labels")
+        return {k: v.to(tr.device, non_blocking=True) for k, v in batch.items()}
 
-    def _loss(self, name: str, batch: dict[str, torch.Tensor], labels: Any) -> torch.Tensor:
-        tr = self.trainer
-        with autocast(tr.device, tr.precision):
-            out = tr.architecture(name, batch)
-        return tr.architecture.task_specs[name].task_type.loss(out.logits, labels).float()
+    def _loss(self, name: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The plain task loss (no auxiliary term), as the trainer computes it."""
+        return self.trainer.task_loss(name, batch)[1].float()
 
     def measure(self) -> dict[str, Any]:
         """One ``history["task_affinity"]`` entry for the step just taken."""
@@ -129,7 +124,7 @@ class TaskAffinityMonitor:
 
         def evaluate() -> dict[str, float]:
             with torch.no_grad():
-                return {n: float(self._loss(n, *batches[n])) for n in names}
+                return {n: float(self._loss(n, batches[n])) for n in names}
 
         try:
             with torch.random.fork_rng(devices=devices, device_type="cuda"):
@@ -138,17 +133,8 @@ class TaskAffinityMonitor:
                 for name in names:
                     for p in everything:
                         p.grad = None
-                    self._loss(name, *batches[name]).backward()
-                    rows.append(
-                        torch.cat(
-                            [
-                                (p.grad if p.grad is not None else torch.zeros_like(p))
-                                .reshape(-1)
-                                .float()
-                                for p in params
-                            ]
-                        )
-                    )
+                    loss = self._loss(name, batches[name])
+                    rows.append(tr.shared_gradient(loss, scaled=False))
                 matrix = lookahead_affinity(names, torch.stack(rows), params, lr, evaluate)
         finally:
             tr.architecture.train(was_training)

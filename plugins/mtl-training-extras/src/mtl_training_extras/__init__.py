@@ -3,7 +3,7 @@
 * architecture ``lora`` — per-task low-rank adapters on a frozen encoder (Hu et al. 2021);
 * loss ``famo`` — Fast Adaptive Multitask Optimization (Liu et al. 2023);
 * sampler ``loss_ratio`` — draws the tasks whose training loss fell least, fed by the
-  ``on_step_end`` observer hook.
+  trainer through ``observe_losses``.
 
 The hook implementations are in :mod:`mtl_training_extras.plugin`.
 """

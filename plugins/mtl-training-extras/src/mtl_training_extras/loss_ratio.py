@@ -15,28 +15,22 @@ available at every step for free):
 distribution; ``floor`` keeps every task drawn now and then, so its loss estimate stays
 current. A task not yet trained has ``r = 1`` (no progress).
 
-Where the losses come from: the sampler interface only receives evaluation scores
-(``observe``). The plugin's ``on_step_end`` observer hook passes every step's task losses
-to the live samplers of this class (:func:`broadcast_losses`). ``L_t`` and ``L_t(0)`` are
-in ``extra_state()``, so a resumed run draws exactly the same tasks.
+Where the losses come from: the trainer gives every sampler each step's task losses
+(``TaskSampler.observe_losses``). ``L_t`` and ``L_t(0)`` are in ``extra_state()``, so a
+resumed run draws exactly the same tasks.
 
-Data parallelism (torchrun): observer hooks run on rank 0 only, but every rank must draw
-the same tasks. ``sample()`` therefore broadcasts rank 0's loss statistics first (a few
-floats per step), so all ranks draw from one distribution with their identical RNGs.
+Data parallelism (torchrun): the trainer calls ``observe_losses`` on every rank with the
+losses already averaged over the ranks, so every rank holds the same statistics and draws
+from one distribution with its identical RNG.
 """
 
 from __future__ import annotations
 
 import math
-import weakref
 from typing import Any
 
 from mtl_pipeline.samplers.base import TaskSampler, normalize
 from pydantic import BaseModel, ConfigDict, Field
-
-#: Samplers alive in this process; the on_step_end hook feeds them. A WeakSet, so a
-#: finished run's sampler is not kept alive by the plugin.
-_LIVE: weakref.WeakSet[LossRatioSampler] = weakref.WeakSet()
 
 
 class LossRatioOptions(BaseModel):
@@ -64,7 +58,9 @@ class LossRatioSampler(TaskSampler):
         super().__init__(task_sizes, **kwargs)
         self.initial_loss: dict[str, float] = {}
         self.ema_loss: dict[str, float] = {}
-        _LIVE.add(self)
+
+    def observe_losses(self, step: int, losses: dict[str, float]) -> None:
+        self.record_losses(losses)
 
     def record_losses(self, losses: dict[str, float]) -> None:
         """Fold one step's ``{task: training loss}`` in (non-finite values are ignored)."""
@@ -90,18 +86,6 @@ class LossRatioSampler(TaskSampler):
                 out[task] = max(self.ema_loss[task] / first, 1e-12)
         return out
 
-    def sample(self, step: int) -> list[str]:
-        self._sync_from_rank0()
-        return super().sample(step)
-
-    def _sync_from_rank0(self) -> None:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            state = [self.extra_state()]
-            dist.broadcast_object_list(state, src=0)
-            self.load_extra_state(state[0])
-
     def probabilities(self, step: int) -> dict[str, float]:
         opts = self.options
         k = len(self.task_names)
@@ -115,9 +99,3 @@ class LossRatioSampler(TaskSampler):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self.initial_loss = {t: float(v) for t, v in state.get("initial_loss", {}).items()}
         self.ema_loss = {t: float(v) for t, v in state.get("ema_loss", {}).items()}
-
-
-def broadcast_losses(losses: dict[str, float]) -> None:
-    """Give one step's task losses to every live ``LossRatioSampler`` that has the tasks."""
-    for sampler in list(_LIVE):
-        sampler.record_losses(losses)

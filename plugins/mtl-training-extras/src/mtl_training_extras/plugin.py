@@ -1,13 +1,11 @@
 """The plugin module named by this package's ``mtl_pipeline`` entry point.
 
-It declares the plugin API version and implements four hooks. Component modules are
+It declares the plugin API version and implements three registration hooks. Component modules are
 imported inside the hooks, so importing the plugin (which the registry does for every
 installed plugin) stays cheap.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from mtl_pipeline.hookspecs import hookimpl
 
@@ -34,15 +32,3 @@ def register_samplers() -> list[type]:
     from mtl_training_extras.loss_ratio import LossRatioSampler
 
     return [LossRatioSampler]
-
-
-@hookimpl
-def on_step_end(step: int, logs: dict[str, Any]) -> None:
-    """Forward each step's task losses to the live ``loss_ratio`` samplers.
-
-    A sampler only sees evaluation scores through its own interface (``observe``); the
-    training loss reaches it through this observer hook instead.
-    """
-    from mtl_training_extras.loss_ratio import broadcast_losses
-
-    broadcast_losses(logs.get("losses") or {})

@@ -1,13 +1,18 @@
 """Evaluation: one namespaced branch per task (``evaluation.<task>.evaluate_task``)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from kedro.pipeline import Node, Pipeline
 
 from mtl_pipeline.pipelines._namespacing import bind_task, task_dataset
 from mtl_pipeline.pipelines.evaluation.nodes import evaluate_task
-from mtl_pipeline.project_tasks import task_names
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(tasks: Sequence[str] = (), **kwargs: Any) -> Pipeline:
+    """``tasks``: the configured task names, one branch each (``pipeline_registry``)."""
     branches = [
         Pipeline(
             [
@@ -40,6 +45,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "params:evaluation": "params:evaluation",
             },
         )
-        for task in task_names()
+        for task in list(tasks)
     ]
     return sum(branches, Pipeline([]))

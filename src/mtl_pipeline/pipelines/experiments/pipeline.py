@@ -14,6 +14,7 @@ Which cells run is read from ``params:experiments`` by the nodes at run time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from kedro.pipeline import Node, Pipeline
@@ -31,7 +32,6 @@ from mtl_pipeline.pipelines.experiments.nodes import (
     train_single_task,
     write_results,
 )
-from mtl_pipeline.project_tasks import task_names
 
 NS = "experiments"
 #: Namespace of the joint runs (no task may be called this).
@@ -49,11 +49,12 @@ def _features(tasks: list[str]) -> dict[str, str]:
     return per_task_inputs(tasks, DATASETS)
 
 
-def create_pipeline(**kwargs: Any) -> Pipeline:
+def create_pipeline(tasks: Sequence[str] = (), **kwargs: Any) -> Pipeline:
+    """``tasks``: the configured task names, one branch each (``pipeline_registry``)."""
     # The shape depends on the configured tasks only, never on `experiments` itself: Kedro
     # builds pipelines before the session's --env/--params reach project_tasks, so a node
     # whose task is outside this run's grid exists and returns no cells.
-    tasks = task_names()
+    tasks = list(tasks)
     if JOINT in tasks:
         raise ValueError(f"a task may not be named {JOINT!r}: the experiments pipeline uses it")
     joint = f"{NS}.{JOINT}"

@@ -1,13 +1,18 @@
 """Ingestion: one namespaced branch per task (``<task>.ingest_task``)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from kedro.pipeline import Node, Pipeline
 
 from mtl_pipeline.pipelines._namespacing import bind_task, task_dataset
 from mtl_pipeline.pipelines.ingestion.nodes import ingest_task
-from mtl_pipeline.project_tasks import task_names
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(tasks: Sequence[str] = (), **kwargs: Any) -> Pipeline:
+    """``tasks``: the configured task names, one branch each (``pipeline_registry``)."""
     branches = [
         Pipeline(
             [
@@ -29,6 +34,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "params:ingestion": "params:ingestion",
             },
         )
-        for task in task_names()
+        for task in list(tasks)
     ]
     return sum(branches, Pipeline([]))

@@ -1,14 +1,19 @@
 """Mixing: joins every task branch into one task mixture."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from kedro.pipeline import Node, Pipeline
 
 from mtl_pipeline.pipelines._namespacing import per_task_inputs
 from mtl_pipeline.pipelines.mixing.nodes import build_task_mixture
-from mtl_pipeline.project_tasks import task_names
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    tasks = task_names()
+def create_pipeline(tasks: Sequence[str] = (), **kwargs: Any) -> Pipeline:
+    """``tasks``: the configured task names, one branch each (``pipeline_registry``)."""
+    tasks = list(tasks)
     inputs = {"training": "params:training"} | per_task_inputs(tasks, ("label_info",))
     return Pipeline(
         [

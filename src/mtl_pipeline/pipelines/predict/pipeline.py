@@ -6,12 +6,18 @@ It reads the model through the ``trained_model`` catalog entry, so kedro-viz dra
 downstream of training.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from kedro.pipeline import Node, Pipeline
 
 from mtl_pipeline.pipelines.predict.nodes import load_prediction_input, predict_batch
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(tasks: Sequence[str] = (), **kwargs: Any) -> Pipeline:
+    """Task-independent: ``tasks`` is accepted like every pipeline's, and unused."""
     return Pipeline(
         [
             Node(

@@ -1,5 +1,10 @@
 """Reporting: joins every task's metrics into the run's reports and plots."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from kedro.pipeline import Node, Pipeline
 
 from mtl_pipeline.pipelines._namespacing import per_task_inputs
@@ -13,11 +18,11 @@ from mtl_pipeline.pipelines.reporting.nodes import (
     report_task_affinity,
     summarize,
 )
-from mtl_pipeline.project_tasks import task_names
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    metric_inputs = per_task_inputs(task_names(), ("metrics",))
+def create_pipeline(tasks: Sequence[str] = (), **kwargs: Any) -> Pipeline:
+    """``tasks``: the configured task names, one branch each (``pipeline_registry``)."""
+    metric_inputs = per_task_inputs(list(tasks), ("metrics",))
     return Pipeline(
         [
             Node(

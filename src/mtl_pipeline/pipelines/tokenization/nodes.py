@@ -30,7 +30,11 @@ def tokenize_task(
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Arrow datasets of token ids and encoded labels, plus truncation statistics."""
     from mtl_pipeline.config import ModelConfig, TokenizationConfig, parse_section
-    from mtl_pipeline.tokenization import tokenization_fingerprint, tokenize_dataset
+    from mtl_pipeline.tokenization import (
+        task_type_from_info,
+        tokenization_fingerprint,
+        tokenize_dataset,
+    )
 
     model_cfg = parse_section(ModelConfig, model, "model")
     tok_cfg = parse_section(TokenizationConfig, tokenization, "tokenization")
@@ -73,15 +77,6 @@ def tokenize_task(
         outputs.append(dataset)
         stats[split] = split_stats
     return outputs[0], outputs[1], stats
-
-
-def task_type_from_info(label_info: dict[str, Any], task_name: str) -> Any:
-    """The task type ``label_info`` was ingested with, with its options (``head``)."""
-    from mtl_pipeline.registry import get_registry
-    from mtl_pipeline.task_types.base import type_options
-
-    cls = get_registry().get("task_type", label_info["type"], f"tasks.{task_name}.type")
-    return cls(cls.parse_options(type_options(label_info.get("head")), f"tasks.{task_name}.head"))
 
 
 def _prune_stale(cache_dir: Path, prefix: str, keep: str) -> None:

@@ -1,19 +1,18 @@
-"""Typed run configuration, validated before the first node runs.
+"""The core run configuration: tasks, model, tokenization, training, evaluation,
+reporting, the task selection, and ``RunConfig`` with its cross-section checks.
 
-The keys here are a public contract (README "Configuration reference"). Every model forbids
+The keys here are a public contract (docs/config_reference.md). Every model forbids
 unknown keys, so ``training.max_step: 10`` fails at once with a suggestion instead of
-being silently ignored after an hour of tokenization.
+being silently ignored after an hour of tokenization. Defaults equal the shipped
+``conf/base`` values (tests/test_config_defaults.py), so code that calls ``run_training``
+with a partial configuration trains what ``kedro run`` trains.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     NonNegativeFloat,
     NonNegativeInt,
@@ -24,33 +23,12 @@ from pydantic import (
     model_validator,
 )
 
-from mtl_pipeline.errors import ConfigError
+from mtl_pipeline.config.base import DEVICE_PATTERN, TASK_NAME_PATTERN, ComponentSpec, StrictModel
+from mtl_pipeline.config.errors import format_validation_error, parse_section
+from mtl_pipeline.config.experiments import ExperimentsConfig
+from mtl_pipeline.config.tracking import PredictConfig, TrackingConfig
 from mtl_pipeline.labels import LabelValueError, label_text, variant_spellings
 from mtl_pipeline.readers.base import preview_list
-
-TASK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-class ComponentSpec(BaseModel):
-    """``{name: <component>, **options}``; a bare string is shorthand for ``{name: ...}``."""
-
-    model_config = ConfigDict(extra="allow")
-
-    name: str = Field(min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_string(cls, value: Any) -> Any:
-        return {"name": value} if isinstance(value, str) else value
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
 
 class TaskAffinityConfig(StrictModel):
@@ -156,7 +134,7 @@ class ModelConfig(StrictModel):
     architecture: ComponentSpec = ComponentSpec(name="hard_sharing")
     trust_remote_code: bool = False
     #: Encoder dropout (hidden and attention) during training; null keeps the checkpoint's.
-    dropout: float | None = Field(default=None, ge=0.0, lt=1.0)
+    dropout: float | None = Field(default=0.0, ge=0.0, lt=1.0)
 
 
 class TokenizationConfig(StrictModel):
@@ -166,22 +144,20 @@ class TokenizationConfig(StrictModel):
 
 
 class TrainingConfig(StrictModel):
-    #: Transfer strategy (strategies/, docs/strategies.md).
-    strategy: Literal["mtl_all", "single_task", "pairwise", "stilts", "mtl_then_finetune"] = (
-        "mtl_all"
-    )
-    max_steps: PositiveInt = 1000
-    batch_size: PositiveInt = 32
+    #: Transfer strategy, a registered strategy component (docs/strategies.md).
+    strategy: str = "mtl_all"
+    max_steps: PositiveInt = 1100
+    batch_size: PositiveInt = 16
     eval_batch_size: PositiveInt = 128
-    learning_rate: PositiveFloat = 5e-5
+    learning_rate: PositiveFloat = 1e-4
     head_learning_rate: PositiveFloat | None = None
     weight_decay: NonNegativeFloat = 0.01
     warmup_ratio: float = Field(default=0.06, ge=0.0, lt=1.0)
     max_grad_norm: PositiveFloat | None = 1.0
     gradient_accumulation_steps: PositiveInt = 1
     tasks_per_step: PositiveInt = 1
-    eval_every: NonNegativeInt = 0
-    eval_max_examples: PositiveInt | None = None
+    eval_every: NonNegativeInt = 275
+    eval_max_examples: PositiveInt | None = 400
     log_every: PositiveInt = 10
     seed: int = 42
     device: str = "auto"
@@ -198,7 +174,8 @@ class TrainingConfig(StrictModel):
     conflict_monitor_every: NonNegativeInt = 0
     #: Inter-task affinity from lookahead steps (training/task_affinity.py).
     task_affinity: TaskAffinityConfig = TaskAffinityConfig()
-    sampler: ComponentSpec = ComponentSpec(name="temperature", T=2.0)
+    #: Options not given take the component's own defaults (temperature: T=2).
+    sampler: ComponentSpec = ComponentSpec(name="temperature")
     on_nonfinite_loss: Literal["stop", "skip"] = "stop"
     checkpoint_every: NonNegativeInt = 0
     checkpoint_dir: str = "data/06_models/checkpoints"
@@ -254,136 +231,7 @@ class EvaluationConfig(StrictModel):
 
 
 class ReportingConfig(StrictModel):
-    title: str = "mtl_pipeline run"
-
-
-# --- experiment tracking and batch prediction (parameters_tracking.yml,
-# parameters_predict.yml) -------------------------------------------------------------
-class MlflowConfig(StrictModel):
-    """MLflow tracking; off unless ``enabled`` (the ``mlflow`` extra must be installed)."""
-
-    enabled: bool = Field(default=False, description="Log this run to MLflow.")
-    tracking_uri: str = Field(
-        default="sqlite:///mlruns.db",
-        description="MLflow tracking URI; a relative sqlite path is resolved against the project.",
-    )
-    experiment_name: str = Field(
-        default="mtl_pipeline", min_length=1, description="MLflow experiment."
-    )
-    run_name: str | None = Field(
-        default=None, description="MLflow run name (null: MLflow picks one)."
-    )
-    artifact_location: str | None = Field(
-        default=None,
-        description="Where a new experiment stores artifacts (null: mlartifacts/ in the project).",
-    )
-    tags: dict[str, str] = Field(default_factory=dict, description="Extra tags set on the run.")
-    log_every: PositiveInt = Field(
-        default=50, description="Send per-step metrics to MLflow in batches of this many steps."
-    )
-    log_model: bool = Field(
-        default=True, description="Log the exported model directory as an artifact."
-    )
-    log_artifacts: bool = Field(
-        default=True, description="Log reports, plots and metrics files written by the run."
-    )
-
-
-class TrackingConfig(StrictModel):
-    mlflow: MlflowConfig = MlflowConfig()
-
-
-class PredictConfig(StrictModel):
-    """``kedro run --pipelines predict``: one task's predictions for one input file."""
-
-    task: str | None = Field(
-        default=None, description="Task to predict (required to run the pipeline)."
-    )
-    input: str | None = Field(
-        default=None, description="Input file (required to run the pipeline)."
-    )
-    reader: ComponentSpec | None = Field(
-        default=None, description="Reader for the input (null: chosen from the file extension)."
-    )
-    text_fields: list[str] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=2,
-        description="Input columns holding the text (null: the task's text_fields at training).",
-    )
-    output: str | None = Field(
-        default=None,
-        pattern=r"^[^/\\]+\.(csv|parquet)$",
-        description="File name under data/07_model_output/predictions/ (null: <task>.parquet).",
-    )
-    batch_size: PositiveInt = Field(default=64, description="Examples per forward pass.")
-
-
-# --- the experiments pipeline (parameters_experiments.yml, docs/strategies.md) ---
-class ExperimentsBudget(StrictModel):
-    """What one grid cell may spend; the grid's run time is linear in ``steps``."""
-
-    steps: PositiveInt = Field(default=300, description="Optimizer steps per task and phase.")
-    joint_steps_per_task: bool = Field(
-        default=True,
-        description="Joint runs get steps x their task count (pairwise 2x, mtl_all Nx), so every "
-        "method sees each task for about `steps` batches; false: every run gets `steps`.",
-    )
-    evaluations: PositiveInt = Field(
-        default=3, description="Evaluations per phase (the best one per target is kept)."
-    )
-    max_train_examples: PositiveInt | dict[str, PositiveInt] | None = Field(
-        default=None,
-        description="Seeded random training subset: one cap for every task, or per task.",
-    )
-    max_eval_examples: PositiveInt | None = Field(
-        default=None, description="Validation examples scored per evaluation (null: all)."
-    )
-
-
-class ExperimentsConfig(StrictModel):
-    """``kedro run --pipelines ingestion,tokenization,experiments``: the transfer grid."""
-
-    targets: list[str] | None = Field(default=None, description="Target tasks (null: all).")
-    supports: list[str] | None = Field(
-        default=None, description="Supporting tasks (null: all; a task never supports itself)."
-    )
-    strategies: list[Literal["pairwise", "stilts", "mtl_all", "mtl_then_finetune"]] = Field(
-        default_factory=lambda: ["pairwise", "stilts", "mtl_all"],
-        description="Strategies compared with the single-task baseline (always run).",
-    )
-    seeds: list[int] = Field(
-        default_factory=lambda: [0],
-        min_length=1,
-        description="Training seeds; a number n means 0..n-1 (handy with --params).",
-    )
-    budget: ExperimentsBudget = ExperimentsBudget()
-    training: dict[str, Any] = Field(
-        default_factory=dict,
-        description="`training` keys overridden for the grid's runs only (e.g. batch_size), so "
-        "tuning the main run does not change the grid's cost.",
-    )
-    tie_tolerance: NonNegativeFloat = Field(
-        default=0.0,
-        description="Pairwise and STILTs means closer than this count as a tie (no winner).",
-    )
-
-    @field_validator("seeds", mode="before")
-    @classmethod
-    def _seed_count(cls, value: Any) -> Any:
-        # `--params experiments.seeds=3`: Kedro splits --params on commas, so no lists there.
-        if isinstance(value, int) and not isinstance(value, bool):
-            if value < 1:
-                raise ValueError(f"expected a positive number of seeds or a list, got {value}")
-            return list(range(value))
-        return value
-
-    @field_validator("targets", "supports", "strategies", "seeds")
-    @classmethod
-    def _unique(cls, values: list[Any] | None) -> list[Any] | None:
-        if values is not None and len(set(values)) != len(values):
-            raise ValueError(f"expected each entry once, got {values}")
-        return values
+    title: str = "mtl_pipeline: multi-task MiniLM on GLUE"
 
 
 class RunSelectionConfig(StrictModel):
@@ -516,68 +364,6 @@ class RunConfig(StrictModel):
                     f"experiments.{key}: {', '.join(unknown)} not in tasks ({', '.join(self.tasks)})"
                 )
         return self
-
-
-def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The field names valid at ``loc`` (for "did you mean" suggestions)."""
-    current: Any = model
-    skip_dict_key = False
-    for part in loc[:-1]:
-        if skip_dict_key:  # `part` is a key of dict[str, Model], e.g. a task name
-            skip_dict_key = False
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            current = annotation
-        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
-            current, skip_dict_key = args[-1], True
-        else:
-            return []
-    return list(getattr(current, "model_fields", {}))
-
-
-def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
-    lines = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in ((prefix,) if prefix else ()) + loc)
-        if err["type"] == "extra_forbidden":
-            candidates = _known_keys(model, loc)
-            hint = difflib.get_close_matches(str(loc[-1]), candidates, n=1)
-            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
-            lines.append(
-                f"  {key}: unknown key.{suggestion} Valid keys here: {', '.join(candidates)}"
-                if candidates
-                else f"  {key}: unknown key."
-            )
-        elif err["type"] == "missing":
-            lines.append(f"  {key}: required key is missing.")
-        else:
-            message = str(err["msg"]).removeprefix("Value error, ")
-            value = err.get("input")
-            got = "" if isinstance(value, dict) and value else f" (got {_short_repr(value)})"
-            lines.append(f"  {key}: {message}{got}" if key else f"  {message}{got}")
-    return "\n".join(lines)
-
-
-def _short_repr(value: Any, limit: int = 120) -> str:
-    """The offending value, cut short: a whole ``tasks`` mapping would bury the message."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def parse_section(model: type[BaseModel], data: Any, prefix: str) -> Any:
-    """Validate one section (``params:training`` etc.) into its typed model."""
-    try:
-        return model.model_validate(data if data is not None else {})
-    except ValidationError as exc:
-        raise ConfigError(
-            f"Invalid parameters:\n{format_validation_error(exc, model, prefix)}"
-        ) from None
 
 
 def parse_run_config(params: dict[str, Any]) -> RunConfig:

@@ -48,18 +48,35 @@ class PerTask(Architecture):
                 f"{spec.share_with!r}'s head; remove share_with or use another architecture."
             )
 
-    def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: PerTaskOptions) -> None:
-        super().__init__(encoder, tasks, options)
+    @classmethod
+    def base_architecture(cls, options: PerTaskOptions) -> tuple[type[Architecture], Any]:
+        """The registered base architecture class and its parsed options; ``ConfigError``
+        (naming ``model.architecture.base``) for a missing, self-referencing or unknown name
+        or invalid options."""
         from mtl_pipeline.registry import get_registry
 
         base = dict(options.base)
         base_name = base.pop("name", None)
-        if not isinstance(base_name, str) or base_name == self.name:
+        if not isinstance(base_name, str) or base_name == cls.name:
             raise ConfigError(
-                f"{WHERE}: expected {{name: <architecture>}} naming another architecture"
+                f"{WHERE}: expected {{name: <architecture>}} naming another architecture, "
+                f"got {options.base!r}"
             )
-        cls = get_registry().get("architecture", base_name, WHERE)
-        base_options = cls.parse_options(base, WHERE)
+        base_cls = get_registry().get("architecture", base_name, WHERE)
+        return base_cls, base_cls.parse_options(base, WHERE)
+
+    @classmethod
+    def check_options(cls, options: BaseModel, task_names: list[str], encoder_config: Any) -> None:
+        """At configuration time, before any data is read: the base architecture exists, its
+        options parse, and its own checks pass for a model of one task (what each copy is)."""
+        assert isinstance(options, PerTaskOptions)
+        base_cls, base_options = cls.base_architecture(options)
+        for task in task_names:
+            base_cls.check_options(base_options, [task], encoder_config)
+
+    def __init__(self, encoder: Any, tasks: list[TaskHeadSpec], options: PerTaskOptions) -> None:
+        super().__init__(encoder, tasks, options)
+        cls, base_options = self.base_architecture(options)
         # Copy before any copy is wrapped: an architecture may hook into its encoder.
         encoders = [encoder] + [copy.deepcopy(encoder) for _ in tasks[1:]]
         self.models = nn.ModuleDict(

@@ -1,0 +1,77 @@
+"""In-memory task data for ``run_training``, built without Kedro: ingest + tokenize.
+
+Tests, benchmarks and notebooks need ``task_data`` (per task: ``train_features``,
+``validation_features``, ``label_info``) without running the ingestion and tokenization
+pipelines and their files. ``build_task_data`` is that, through the same functions the
+pipeline nodes call (``ingestion.ingest``, ``tokenization.tokenize_frame`` with the task
+type), so a task type that encodes its own records is encoded as in ``kedro run``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_task_data"]
+
+
+def build_task_data(
+    tasks: dict[str, dict[str, Any]],
+    tokenizer: Any,
+    *,
+    max_train: int | None = None,
+    max_eval: int | None = None,
+    max_length: int = 128,
+    seed: int = 0,
+    project_dir: str | Path | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``run_training``'s ``task_data`` for ``tasks`` (the ``tasks`` config section).
+
+    ``tokenizer``: a tokenizer, or the name/path of one (``encoders.load_tokenizer``).
+    ``max_train`` / ``max_eval`` cap each split as ``ingestion.max_train_examples`` /
+    ``max_eval_examples`` do (None: all rows), drawn with ``seed``. Relative paths in the
+    task configs are read from ``project_dir`` (default: the working directory).
+    """
+    import datasets
+
+    from mtl_pipeline.config import TaskConfig
+    from mtl_pipeline.encoders import load_tokenizer
+    from mtl_pipeline.ingestion import ingest
+    from mtl_pipeline.tokenization import task_type_from_info, tokenize_frame
+
+    if isinstance(tokenizer, str | Path):
+        tokenizer = load_tokenizer(str(tokenizer))
+    task_data: dict[str, dict[str, Any]] = {}
+    with _working_directory(project_dir):
+        for name, cfg in tasks.items():
+            train, dev, info = ingest(name, TaskConfig(**cfg), max_train, max_eval, seed)
+            task_type = task_type_from_info(info, name)
+            features = {}
+            for split, frame in (("train_features", train), ("validation_features", dev)):
+                columns, _ = tokenize_frame(
+                    frame,
+                    tokenizer,
+                    level=info["level"],
+                    vocab=info["labels"],
+                    max_length=max_length,
+                    task_type=task_type,
+                )
+                features[split] = datasets.Dataset.from_dict(columns)
+            task_data[name] = {**features, "label_info": info}
+    return task_data
+
+
+@contextmanager
+def _working_directory(path: str | Path | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
