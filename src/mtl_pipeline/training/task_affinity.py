@@ -111,6 +111,10 @@ class TaskAffinityMonitor:
         if not params:
             return {"step": step, "tasks": names, "matrix": None, "lr": None}
         lr = self.lr if self.lr is not None else float(tr.scheduler.get_last_lr()[0])
+        if lr <= 0.0:
+            # The schedule's last step (or a warmup's first) has no step size: a lookahead
+            # would move nothing and add a row of zeros to the average. Recorded, not used.
+            return {"step": step, "tasks": names, "matrix": None, "lr": lr}
         batches = {name: self._batch(pos, name, step) for pos, name in enumerate(names)}
         everything = [*tr.architecture.parameters(), *tr.weighting.parameters()]
         saved_grads = [p.grad for p in everything]
