@@ -113,27 +113,7 @@ class ConllNerReader(Reader):
                 )
             name = sent_id if sent_id is not None else f"#{ordinal} (no sent_id)"
             where = f"{path}: sentence {name}: line {lineno}"
-            token_at = opts.token_column if opts.token_column is not None else (1 if indexed else 0)
-            tag_at = opts.tag_column if opts.tag_column is not None else (2 if indexed else -1)
-            needed = max(_width(token_at), _width(tag_at), 3 if indexed else 2)
-            if len(fields) < needed:
-                layout = "index, token, tag" if indexed else "token ... tag"
-                raise DataError(
-                    f"{where}: expected at least {needed} "
-                    f"{'tab' if opts.separator == 'tab' else 'whitespace'}-separated fields "
-                    f"({layout}), found {len(fields)}: {preview(line)}."
-                )
-            if indexed and opts.token_column is None:
-                if not _INDEX.fullmatch(fields[0]) or int(fields[0]) != len(tokens) + 1:
-                    raise DataError(
-                        f"{where}: field 1 (word index): expected {len(tokens) + 1}, found "
-                        f"{fields[0]!r} (a blank line must separate sentences)."
-                    )
-            token, tag = fields[token_at].strip(), fields[tag_at].strip()
-            if not token:
-                raise DataError(f"{where}: the token field is empty; expected a word.")
-            if not tag:
-                raise DataError(f"{where}: the tag field is empty; expected O or B-/I-<TYPE>.")
+            token, tag = self._token_and_tag(fields, line, where, indexed, len(tokens) + 1)
             tokens.append(token)
             tags.append(tag)
         close()
@@ -142,6 +122,34 @@ class ConllNerReader(Reader):
         frame = pd.DataFrame(records)
         frame.attrs[COLUMNS_FROM] = "the conll_ner reader (tokens, tags, sent_id)"
         return frame
+
+    def _token_and_tag(
+        self, fields: list[str], line: str, where: str, indexed: bool, position: int
+    ) -> tuple[str, str]:
+        """The word and tag of one token line (``position``: its expected word index)."""
+        opts = self.options
+        token_at = opts.token_column if opts.token_column is not None else (1 if indexed else 0)
+        tag_at = opts.tag_column if opts.tag_column is not None else (2 if indexed else -1)
+        needed = max(_width(token_at), _width(tag_at), 3 if indexed else 2)
+        if len(fields) < needed:
+            layout = "index, token, tag" if indexed else "token ... tag"
+            raise DataError(
+                f"{where}: expected at least {needed} "
+                f"{'tab' if opts.separator == 'tab' else 'whitespace'}-separated fields "
+                f"({layout}), found {len(fields)}: {preview(line)}."
+            )
+        if indexed and opts.token_column is None:
+            if not _INDEX.fullmatch(fields[0]) or int(fields[0]) != position:
+                raise DataError(
+                    f"{where}: field 1 (word index): expected {position}, found "
+                    f"{fields[0]!r} (a blank line must separate sentences)."
+                )
+        token, tag = fields[token_at].strip(), fields[tag_at].strip()
+        if not token:
+            raise DataError(f"{where}: the token field is empty; expected a word.")
+        if not tag:
+            raise DataError(f"{where}: the tag field is empty; expected O or B-/I-<TYPE>.")
+        return token, tag
 
 
 def _is_comment(line: str, fields: list[str], separator: str) -> bool:

@@ -142,15 +142,7 @@ class DependencyParsingTask(TaskType):
             name = names[i] if names[i] is not None else f"#{i + 1} (no sent_id)"
             where = f"{path}: sentence {name}: line {row}"
             words = [str(w) for w in _as_list(raw[token_field].iloc[i])]
-            sentence_heads = raw[self.opts.head_field].iloc[i]
-            if sentence_heads is None or (
-                isinstance(sentence_heads, float) and np.isnan(sentence_heads)
-            ):
-                raise DataError(
-                    f"{where}: field HEAD: `_` for every word; expected gold heads to train "
-                    "and score a parser."
-                )
-            sentence_heads = [int(h) for h in _as_list(sentence_heads)]
+            sentence_heads = self._gold_heads(raw[self.opts.head_field].iloc[i], len(words), where)
             rels = self.clean_label(
                 raw[cfg.label_field].iloc[i], f"{where}: field {cfg.label_field}"
             )
@@ -159,12 +151,6 @@ class DependencyParsingTask(TaskType):
                     f"{where}: {len(words)} words, {len(sentence_heads)} heads and {len(rels)} "
                     "relations; expected one head and one relation per word."
                 )
-            for word, head in enumerate(sentence_heads, start=1):
-                if not 0 <= head <= len(words) or head == word:
-                    raise DataError(
-                        f"{where}: word {word}: head {head}; expected another word of the "
-                        f"sentence (1..{len(words)}) or 0 for the root."
-                    )
             rows.append(int(row))
             tokens.append(words)
             heads.append(sentence_heads)
@@ -185,6 +171,23 @@ class DependencyParsingTask(TaskType):
                 "upos": upos,
             }
         )
+
+    @staticmethod
+    def _gold_heads(value: Any, words: int, where: str) -> list[int]:
+        """One sentence's gold heads, each another word (1..``words``) or 0 for the root."""
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            raise DataError(
+                f"{where}: field HEAD: `_` for every word; expected gold heads to train "
+                "and score a parser."
+            )
+        heads = [int(h) for h in _as_list(value)]
+        for word, head in enumerate(heads, start=1):
+            if not 0 <= head <= words or head == word:
+                raise DataError(
+                    f"{where}: word {word}: head {head}; expected another word of the "
+                    f"sentence (1..{words}) or 0 for the root."
+                )
+        return heads
 
     def build_vocab(self, train_labels: Sequence[Any], configured: list[str] | None) -> list[str]:
         if configured:
