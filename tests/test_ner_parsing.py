@@ -56,6 +56,7 @@ def test_entity_metrics_follow_conlleval_on_hand_made_cases():
 
 def test_entity_f1_equals_seqeval_default_mode():
     import seqeval.metrics as seqeval  # a test dependency (pyproject `test` extra)
+
     gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "B-ORG", "O"], ["O", "O", "B-PER"]]
     pred = [["I-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "I-ORG", "O"], ["O", "I-LOC", "I-PER"]]
     ours = get_registry().get("metric", "f1")(_sentences(pred), _sentences(gold))

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from mtl_pipeline.errors import ConfigError, DataError
 from mtl_pipeline.readers.base import ROW_COLUMN, check_columns, no_rows_error, preview
 from mtl_pipeline.task_types.base import IGNORE_INDEX, TaskType
+from mtl_pipeline.task_types.tagging import word_level_fields
 
 #: Relation of words decoded without scores (cut off by truncation).
 FALLBACK_RELATION = "dep"
@@ -256,16 +257,7 @@ class DependencyParsingTask(TaskType):
     def arrow_schema(self, columns, vocab):
         import pyarrow as pa
 
-        fields = [pa.field("input_ids", pa.list_(pa.int32()))]
-        if "token_type_ids" in columns:
-            fields.append(pa.field("token_type_ids", pa.list_(pa.int8())))
-        fields += [
-            pa.field("labels", pa.list_(pa.int64())),
-            pa.field("length", pa.int64()),
-            pa.field("row", pa.int64()),
-            pa.field("truncated", pa.bool_()),
-            pa.field("dropped_words", pa.int64()),
-            pa.field("word_starts", pa.list_(pa.int32())),
+        fields = word_level_fields(columns) + [
             pa.field("gold_heads", pa.list_(pa.int32())),
             pa.field("gold_relations", pa.list_(pa.string())),
             pa.field("upos", pa.list_(pa.string())),

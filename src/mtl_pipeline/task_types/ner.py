@@ -30,7 +30,7 @@ from mtl_pipeline.errors import DataError
 from mtl_pipeline.readers.base import ROW_COLUMN, preview
 from mtl_pipeline.spans.schemes import OUTSIDE, check_tag, convert, entity_types, label_set, spans
 from mtl_pipeline.task_types.base import IGNORE_INDEX
-from mtl_pipeline.task_types.tagging import TaggingTask
+from mtl_pipeline.task_types.tagging import TaggingTask, word_level_fields
 
 
 class NerOptions(BaseModel):
@@ -163,16 +163,7 @@ class NerTask(TaggingTask):
     def arrow_schema(self, columns, vocab):
         import pyarrow as pa
 
-        fields = [pa.field("input_ids", pa.list_(pa.int32()))]
-        if "token_type_ids" in columns:
-            fields.append(pa.field("token_type_ids", pa.list_(pa.int8())))
-        fields += [
-            pa.field("labels", pa.list_(pa.int64())),
-            pa.field("length", pa.int64()),
-            pa.field("row", pa.int64()),
-            pa.field("truncated", pa.bool_()),
-            pa.field("dropped_words", pa.int64()),
-            pa.field("word_starts", pa.list_(pa.int32())),
+        fields = word_level_fields(columns) + [
             pa.field("gold", pa.list_(pa.string())),
             pa.field("words", pa.list_(pa.string())),
             pa.field("text", pa.string()),

@@ -66,3 +66,21 @@ class TaggingTask(TaskType):
 
     def predict(self, logits):
         return logits.argmax(dim=-1)
+
+
+def word_level_fields(columns: dict[str, Any]) -> list[Any]:
+    """The Arrow fields every first-sub-word encoding shares (ids, labels per sub-word,
+    lengths, truncation counts, each word's first sub-word); task types add their own."""
+    import pyarrow as pa
+
+    fields = [pa.field("input_ids", pa.list_(pa.int32()))]
+    if "token_type_ids" in columns:
+        fields.append(pa.field("token_type_ids", pa.list_(pa.int8())))
+    return fields + [
+        pa.field("labels", pa.list_(pa.int64())),
+        pa.field("length", pa.int64()),
+        pa.field("row", pa.int64()),
+        pa.field("truncated", pa.bool_()),
+        pa.field("dropped_words", pa.int64()),
+        pa.field("word_starts", pa.list_(pa.int32())),
+    ]
