@@ -44,3 +44,33 @@ def test_every_pipeline_package_is_registered():
         p.name for p in Path(pipelines.__file__).parent.iterdir() if (p / "pipeline.py").exists()
     }
     assert folders == set(BUILDERS)
+
+
+def test_a_strategy_selects_its_tasks_for_the_pipeline_shape_without_torch():
+    """The pipeline shape of a pairwise run has the two tasks its keys name, and reading it
+    (what ``kedro viz`` does) imports neither torch nor transformers."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = f"""
+import json, sys
+from mtl_pipeline.config_loader import ProjectConfigLoader
+from mtl_pipeline.pipeline_registry import create_pipelines
+from mtl_pipeline.settings import CONFIG_LOADER_ARGS
+training = {{"strategy": "pairwise", "target_task": "rte", "supporting_task": "mrpc"}}
+loader = ProjectConfigLoader({str(REPO / "conf")!r}, env="local", **CONFIG_LOADER_ARGS,
+                             runtime_params={{"training": training}})
+tasks = list(loader["parameters"]["tasks"])
+namespaces = {{n.namespace.split(".")[0] for n in create_pipelines(tasks)["ingestion"].nodes}}
+print(json.dumps([tasks, sorted(namespaces), "torch" in sys.modules,
+                  "transformers" in sys.modules]))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    tasks, namespaces, torch_loaded, transformers_loaded = json.loads(out.stdout.splitlines()[-1])
+    assert tasks == ["rte", "mrpc"] and namespaces == ["mrpc", "rte"]
+    assert not torch_loaded and not transformers_loaded

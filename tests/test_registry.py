@@ -659,6 +659,74 @@ def test_third_party_strategy_is_what_run_training_runs(install: InstallFn) -> N
         run_training({"encoder": "enc"}, {"strategy": "ech"}, {"a": task}, {"a": {}})
 
 
+def test_a_plugin_strategy_declares_the_training_keys_it_reads(install: InstallFn) -> None:
+    """What a strategy reads comes from the strategy class, not from a list of names: a
+    plugin's strategy that names its tasks narrows the run to them, one that reads
+    ``finetune_steps`` only may set it, and each refuses the keys it does not read."""
+    from mtl_pipeline.config import TrainingConfig, parse_section
+    from mtl_pipeline.strategies.base import check_strategy_keys, strategy_readers
+    from mtl_pipeline.task_selection import apply_task_selection
+
+    install(
+        "mtl-duo",
+        {"duo": "duo_plugin"},
+        {
+            "duo_plugin": """
+            from mtl_pipeline.hookspecs import hookimpl
+            from mtl_pipeline.strategies.base import Strategy
+
+            MTL_PIPELINE_API_VERSION = 1
+
+            class Duo(Strategy):
+                name = "duo"
+                description = "Two named tasks."
+                training_keys = {"target_task": True, "supporting_task": False}
+                task_keys = ("target_task",)
+
+                def run(self, ctx):
+                    raise NotImplementedError
+
+            class Tuned(Strategy):
+                name = "tuned"
+                description = "Reads finetune_steps."
+                training_keys = {"finetune_steps": True}
+
+                def run(self, ctx):
+                    raise NotImplementedError
+
+            @hookimpl
+            def register_strategies():
+                return [Duo, Tuned]
+            """
+        },
+    )
+    registry = get_registry()
+    readers = strategy_readers(registry)
+    params = {"tasks": {"a": {}, "b": {}, "c": {}}, "training": {"strategy": "duo"}}
+    params["training"]["target_task"] = "b"
+    assert list(apply_task_selection(params)["tasks"]) == ["b"]
+    assert readers("target_task") == ["duo", "pairwise", "stilts"]
+    assert readers("finetune_steps") == ["mtl_then_finetune", "stilts", "tuned"]
+
+    def check(strategy: str, training: dict, tasks: list[str]) -> None:
+        config = parse_section(TrainingConfig, {"strategy": strategy, **training}, "training")
+        check_strategy_keys(registry.get("strategy", strategy), config, tasks, readers)
+
+    check("duo", {"target_task": "b", "supporting_task": "a"}, ["b"])
+    check("tuned", {"finetune_steps": 3}, ["a", "b"])
+    with pytest.raises(ConfigError, match="strategy duo needs training.target_task$"):
+        check("duo", {}, ["a"])
+    with pytest.raises(
+        ConfigError,
+        match="strategy duo trains only target_task, but the run's tasks also include a ",
+    ):
+        check("duo", {"target_task": "b"}, ["a", "b"])
+    with pytest.raises(ConfigError, match="strategy tuned needs training.finetune_steps"):
+        check("tuned", {}, ["a"])
+    with pytest.raises(ConfigError, match="target_task is not read by strategy tuned"):
+        check("tuned", {"finetune_steps": 3, "target_task": "a"}, ["a"])
+
+
 def test_missing_builtin_entry_point_is_an_error_that_says_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

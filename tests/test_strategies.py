@@ -12,10 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_pipeline.config import RunConfig, TrainingConfig, parse_run_config, parse_section
+from mtl_pipeline.config import TrainingConfig, parse_section
 from mtl_pipeline.errors import ConfigError
 from mtl_pipeline.modeling.multitask_model import MultiTaskModel
+from mtl_pipeline.registry import get_registry
+from mtl_pipeline.strategies.base import check_strategy_keys, strategy_readers
 from mtl_pipeline.training.run import run_training
+from mtl_pipeline.validation import validate_parameters
 from tests.conftest import tiny_training_params
 
 TARGET, SUPPORT = "rte", "mrpc"  # rte has the fewer training rows in the shipped data
@@ -215,13 +218,14 @@ def test_pairwise_selects_the_best_step_by_the_target_alone(
     ("training", "message"),
     [
         ({"strategy": "pairwise"}, "needs training.target_task and training.supporting_task"),
+        ({"strategy": "stilts", "target_task": "rte"}, "needs training.supporting_task"),
         (
             {"strategy": "stilts", "target_task": "rte", "supporting_task": "rte"},
-            "two different tasks",
+            "name the same task 'rte'",
         ),
         (
             {"strategy": "mtl_all", "target_task": "rte"},
-            "used by the pairwise and stilts strategies only",
+            "not read by strategy mtl_all; strategies that read it: pairwise, stilts",
         ),
         (
             {
@@ -230,26 +234,49 @@ def test_pairwise_selects_the_best_step_by_the_target_alone(
                 "supporting_task": "mrpc",
                 "finetune_steps": 3,
             },
-            "finetune_steps",
+            "finetune_steps is not read by strategy pairwise; strategies that read it: "
+            "mtl_then_finetune, stilts",
+        ),
+        (
+            {"strategy": "pairwise", "target_task": "rte", "supporting_task": "qnli"},
+            "supporting_task: 'qnli' is not in tasks",
         ),
     ],
 )
-def test_strategy_options_are_checked(training, message):
+def test_strategy_keys_are_checked_against_what_the_strategy_declares(training, message):
+    registry = get_registry()
+    strategy = registry.get("strategy", training["strategy"])
+    config = parse_section(TrainingConfig, training, "training")
     with pytest.raises(ConfigError, match=message):
-        parse_section(TrainingConfig, training, "training")
+        check_strategy_keys(strategy, config, ["rte", "mrpc"], strategy_readers(registry))
+
+
+def test_declared_strategy_keys_pass(smoke_task_data):
+    registry = get_registry()
+    for name in registry.names("strategy"):
+        config = parse_section(TrainingConfig, _strategy_params(name), "training")
+        check_strategy_keys(
+            registry.get("strategy", name), config, [TARGET, SUPPORT], strategy_readers(registry)
+        )
+
+
+def test_run_training_refuses_a_key_its_strategy_does_not_read(smoke_task_data, tiny_encoder_dir):
+    tasks, task_data = _pair(smoke_task_data)
+    model_params, training = tiny_training_params(tiny_encoder_dir, max_steps=1)
+    training |= {"strategy": "single_task", "finetune_steps": 2}
+    with pytest.raises(ConfigError, match="finetune_steps is not read by strategy single_task"):
+        run_training(model_params, training, tasks, task_data)
 
 
 def test_pair_strategies_need_exactly_their_two_tasks_in_the_main_pipeline(smoke_task_data):
     tasks, _ = smoke_task_data
     training = {"strategy": "stilts", "target_task": "rte", "supporting_task": "mrpc"}
     with pytest.raises(ConfigError, match="also include cola, sst2, stsb"):
-        parse_run_config({"tasks": tasks, "training": training})
-    config = parse_run_config(
-        {"tasks": {t: tasks[t] for t in ("rte", "mrpc")}, "training": training}
-    )
-    assert isinstance(config, RunConfig)
+        validate_parameters({"tasks": tasks, "training": training, "run": {"tasks": list(tasks)}})
+    selected = validate_parameters({"tasks": tasks, "training": training})
+    assert list(selected.tasks) == ["rte", "mrpc"]  # the strategy's task keys select them
     with pytest.raises(ConfigError, match="'qnli' is not in tasks"):
-        parse_run_config({"tasks": tasks, "training": {**training, "supporting_task": "qnli"}})
+        validate_parameters({"tasks": tasks, "training": {**training, "supporting_task": "qnli"}})
 
 
 def test_carry_over_refuses_a_shared_part_it_cannot_cover(smoke_task_data, tiny_encoder_dir):

@@ -429,6 +429,32 @@ def get_registry() -> Registry:
         return _registry
 
 
+def registered_strategies() -> dict[str, type]:
+    """Every registered strategy class by name, without building the other tables.
+
+    The config loader reads the strategies' task keys to shape the pipeline, and the other
+    component tables import torch, which the pipeline shape (``kedro viz``) must not pay
+    for. Once the registry is built its table is used. A strategy hook that raises or
+    returns something that is not a list of named classes is skipped here and reported by
+    the registry when the run is validated.
+    """
+    with _lock:
+        if _registry is not None:
+            return {name: entry.obj for name, entry in _registry._tables["strategy"].items()}
+    plugin_manager, _ = build_plugin_manager()
+    found: dict[str, type] = {}
+    for impl in plugin_manager.hook.register_strategies.get_hookimpls():
+        try:
+            result = impl.function()
+        except Exception:  # reported with the plugin's name by Registry at validation
+            continue
+        for obj in result if isinstance(result, list | tuple) else ():
+            name = getattr(obj, "name", None)
+            if isinstance(obj, type) and isinstance(name, str) and name:
+                found.setdefault(name, obj)
+    return found
+
+
 def reset_registry(extra_plugins: dict[str, Any] | None = None) -> Registry | None:
     """Drop the cached registry; with ``extra_plugins``, rebuild it including them.
 

@@ -7,34 +7,30 @@ and the training node all see the same, selected, ``tasks``:
 
 * ``run.tasks: [rte, mrpc]`` (or ``--params run.tasks=rte+mrpc``; Kedro splits
   ``--params`` on commas, so a string lists names separated by ``+`` or spaces);
-* otherwise ``training.strategy`` pairwise / stilts select ``training.target_task`` and
-  ``training.supporting_task``.
+* otherwise the tasks named by the strategy's task keys (``Strategy.task_keys``: pairwise
+  and stilts name ``training.target_task`` and ``training.supporting_task``).
 
-Nothing here raises: a selection naming an unknown task leaves ``tasks`` as configured,
-and ``RunConfig`` validation then reports it with the configured names (an exception at
-this point would surface as an empty pipeline instead). Free of torch/transformers.
+Nothing here raises: a selection naming an unknown task (or an unknown strategy) leaves
+``tasks`` as configured, and validation then reports it with the configured names (an
+exception at this point would surface as an empty pipeline instead). Free of
+torch/transformers.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-#: Strategies that train exactly their target and supporting task.
-PAIR_STRATEGIES = ("pairwise", "stilts")
-_SEPARATORS = re.compile(r"[+\s;]+")
+from mtl_pipeline.config import STRATEGY_TRAINING_KEYS, parse_task_list
+from mtl_pipeline.registry import registered_strategies
 
 
-def parse_task_list(value: Any) -> list[str] | None:
-    """``run.tasks`` as a list of names: a YAML list, or one string of ``+``/space-separated
-    names (the form ``--params`` can carry). ``None`` means "no selection"."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [part for part in _SEPARATORS.split(value.strip()) if part]
-    if isinstance(value, list | tuple):
-        return [str(item) for item in value]
-    return None
+def strategy_task_keys(training: dict[str, Any]) -> tuple[str, ...]:
+    """The task keys of ``training.strategy``; none for an unknown strategy (validation
+    reports it) or when no strategy key is set (the plugins are then not even loaded)."""
+    if not any(training.get(key) is not None for key in STRATEGY_TRAINING_KEYS):
+        return ()
+    strategy = registered_strategies().get(str(training.get("strategy")))
+    return tuple(getattr(strategy, "task_keys", ()))
 
 
 def selected_task_names(params: dict[str, Any]) -> list[str] | None:
@@ -44,10 +40,11 @@ def selected_task_names(params: dict[str, Any]) -> list[str] | None:
     if explicit is not None:
         return explicit
     training = params.get("training")
-    if isinstance(training, dict) and training.get("strategy") in PAIR_STRATEGIES:
-        pair = [training.get("target_task"), training.get("supporting_task")]
-        if all(isinstance(name, str) and name for name in pair):
-            return list(dict.fromkeys(pair))
+    if not isinstance(training, dict):
+        return None
+    named = [training.get(key) for key in strategy_task_keys(training)]
+    if named and all(isinstance(name, str) and name for name in named):
+        return list(dict.fromkeys(named))
     return None
 
 

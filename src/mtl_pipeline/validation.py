@@ -9,6 +9,7 @@ from mtl_pipeline.config import RunConfig, parse_run_config
 from mtl_pipeline.encoders import resolve_model_path
 from mtl_pipeline.errors import ConfigError
 from mtl_pipeline.registry import get_registry
+from mtl_pipeline.strategies.base import check_strategy_keys, strategy_readers
 from mtl_pipeline.task_types.base import SHARE_WITH, type_options
 
 #: Task names used by the pipelines themselves (the experiments grid's joint runs).
@@ -115,7 +116,10 @@ def validate_parameters(params: dict[str, Any]) -> RunConfig:
     ):
         cls = registry.get(kind, spec.name, key)
         cls.parse_options(spec.options, key)
-    registry.get("strategy", config.training.strategy, "training.strategy")
+    strategy_cls = registry.get("strategy", config.training.strategy, "training.strategy")
+    check_strategy_keys(
+        strategy_cls, config.training, list(config.tasks), strategy_readers(registry)
+    )
     if config.training.tasks_per_step > len(config.tasks):
         raise ConfigError(
             f"training.tasks_per_step: {config.training.tasks_per_step} exceeds the number of tasks "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mtl_pipeline.config.base import DEVICE_PATTERN, TASK_NAME_PATTERN, ComponentSpec, StrictModel
 from mtl_pipeline.config.core import (
+    STRATEGY_TRAINING_KEYS,
     EvaluationConfig,
     IngestionConfig,
     ModelConfig,
@@ -21,6 +22,7 @@ from mtl_pipeline.config.core import (
     TokenizationConfig,
     TrainingConfig,
     parse_run_config,
+    parse_task_list,
 )
 from mtl_pipeline.config.errors import format_validation_error, parse_section
 from mtl_pipeline.config.experiments import ExperimentsBudget, ExperimentsConfig
@@ -28,6 +30,7 @@ from mtl_pipeline.config.tracking import MlflowConfig, PredictConfig, TrackingCo
 
 __all__ = [
     "DEVICE_PATTERN",
+    "STRATEGY_TRAINING_KEYS",
     "TASK_NAME_PATTERN",
     "ComponentSpec",
     "EvaluationConfig",
@@ -49,4 +52,5 @@ __all__ = [
     "format_validation_error",
     "parse_run_config",
     "parse_section",
+    "parse_task_list",
 ]

@@ -10,6 +10,7 @@ with a partial configuration trains what ``kedro run`` trains.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -29,6 +30,25 @@ from mtl_pipeline.config.experiments import ExperimentsConfig
 from mtl_pipeline.config.tracking import PredictConfig, TrackingConfig
 from mtl_pipeline.labels import LabelValueError, label_text, variant_spellings
 from mtl_pipeline.readers.base import preview_list
+
+#: The keys of ``training`` that belong to strategies; a strategy declares which of them it
+#: reads (``Strategy.training_keys``) and the others must stay unset.
+STRATEGY_TRAINING_KEYS = ("target_task", "supporting_task", "finetune_steps")
+
+_TASK_LIST_SEPARATORS = re.compile(r"[+\s;]+")
+
+
+def parse_task_list(value: Any) -> list[str] | None:
+    """``run.tasks`` as a list of names: a YAML list, or one string of ``+``/space-separated
+    names (the form ``--params`` can carry: Kedro splits ``--params`` on commas).
+    ``None`` means "no selection"."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [part for part in _TASK_LIST_SEPARATORS.split(value.strip()) if part]
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value]
+    return None
 
 
 class TaskAffinityConfig(StrictModel):
@@ -183,7 +203,8 @@ class TrainingConfig(StrictModel):
     resume: bool = True
     progress_bar: bool = True
     num_threads: PositiveInt | None = None
-    # --- options of the transfer strategies (docs/strategies.md) ---------------
+    # --- the strategy keys (STRATEGY_TRAINING_KEYS): each strategy declares which it
+    # reads (``Strategy.training_keys``), checked when the run starts; docs/strategies.md.
     #: pairwise / stilts: the task the model is for (model selection uses its main metric).
     target_task: str | None = None
     #: pairwise: the task trained jointly with the target; stilts: the intermediate task.
@@ -198,31 +219,6 @@ class TrainingConfig(StrictModel):
         if not DEVICE_PATTERN.match(value):
             raise ValueError("expected auto, cpu, mps, cuda or cuda:N")
         return value
-
-    @model_validator(mode="after")
-    def _strategy_options(self) -> TrainingConfig:
-        """A strategy option the strategy does not use is an error, not a no-op."""
-        pair = self.strategy in ("pairwise", "stilts")
-        if pair and (self.target_task is None or self.supporting_task is None):
-            raise ValueError(
-                f"strategy {self.strategy} needs training.target_task and training.supporting_task"
-            )
-        if pair and self.target_task == self.supporting_task:
-            raise ValueError(
-                f"training.target_task and training.supporting_task are both "
-                f"{self.target_task!r}; expected two different tasks"
-            )
-        if not pair and (self.target_task is not None or self.supporting_task is not None):
-            raise ValueError(
-                f"training.target_task / supporting_task are used by the pairwise and stilts "
-                f"strategies only, not by {self.strategy}"
-            )
-        if self.finetune_steps is not None and self.strategy not in ("stilts", "mtl_then_finetune"):
-            raise ValueError(
-                f"training.finetune_steps is used by stilts and mtl_then_finetune only, not by "
-                f"{self.strategy}"
-            )
-        return self
 
 
 class EvaluationConfig(StrictModel):
@@ -249,8 +245,6 @@ class RunSelectionConfig(StrictModel):
     @field_validator("tasks", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        from mtl_pipeline.task_selection import parse_task_list
-
         return parse_task_list(value) if isinstance(value, str) else value
 
     @field_validator("tasks")
@@ -300,8 +294,8 @@ class RunConfig(StrictModel):
         return tasks
 
     @model_validator(mode="after")
-    def _strategy_tasks(self) -> RunConfig:
-        """Task names in ``training`` and ``experiments`` must be configured tasks."""
+    def _task_references(self) -> RunConfig:
+        """Task names in ``run`` and ``experiments`` must be configured tasks."""
         names = set(self.tasks)
         selected = self.run.tasks
         if selected is not None:
@@ -312,27 +306,9 @@ class RunConfig(StrictModel):
                     f"{', '.join(self.tasks)}"
                 )
         training = self.training
-        if training.strategy in ("pairwise", "stilts"):
-            pair = {training.target_task, training.supporting_task}
-            for key in ("target_task", "supporting_task"):
-                if getattr(training, key) not in names:
-                    raise ValueError(
-                        f"training.{key}: {getattr(training, key)!r} is not in tasks "
-                        f"({', '.join(self.tasks)})"
-                    )
-            if names != pair:
-                raise ValueError(
-                    f"training.strategy {training.strategy} trains target_task and "
-                    f"supporting_task only, but the run's tasks also include "
-                    f"{', '.join(sorted(names - pair))} (from run.tasks; evaluation needs a model "
-                    "for every task of the run). "
-                    "Leave run.tasks unset (the strategy then selects its two tasks), or compare "
-                    "strategies over all tasks with "
-                    "`kedro run --pipelines ingestion,tokenization,experiments`."
-                )
         experiments = self.experiments
         if experiments.training:
-            reserved = {"strategy", "target_task", "supporting_task", "finetune_steps"}
+            reserved = {"strategy", *STRATEGY_TRAINING_KEYS}
             reserved |= {"max_steps", "eval_every", "eval_max_examples", "seed", "checkpoint_every"}
             used = sorted(reserved & set(experiments.training))
             if used:
@@ -340,8 +316,8 @@ class RunConfig(StrictModel):
                     f"experiments.training: {', '.join(used)} are set by the grid (budget, seeds "
                     "and strategies), not here"
                 )
-            merged = training.model_dump() | {"strategy": "mtl_all", "target_task": None}
-            merged |= {"supporting_task": None, "finetune_steps": None} | experiments.training
+            merged = training.model_dump() | {"strategy": "mtl_all"}
+            merged |= dict.fromkeys(STRATEGY_TRAINING_KEYS) | experiments.training
             try:
                 TrainingConfig.model_validate(merged)
             except ValidationError as exc:

@@ -16,13 +16,13 @@ import hashlib
 import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from mtl_pipeline.components import Component
-from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig
+from mtl_pipeline.config import STRATEGY_TRAINING_KEYS, ModelConfig, TaskConfig, TrainingConfig
 from mtl_pipeline.errors import ConfigError
 
 
@@ -106,9 +106,7 @@ class StrategyContext:
             # Each phase checkpoints on its own, so phases never resume each other's state.
             "checkpoint_dir": str(Path(self.train_cfg.checkpoint_dir) / _safe(name)),
             "strategy": "mtl_all",
-            "target_task": None,
-            "supporting_task": None,
-            "finetune_steps": None,
+            **dict.fromkeys(STRATEGY_TRAINING_KEYS),
         }
         if self.evaluations:
             update["eval_every"] = evaluation_interval(max_steps, self.evaluations)
@@ -144,10 +142,22 @@ class StrategyResult:
 
 
 class Strategy(Component, ABC):
-    """A transfer strategy, selected by ``training.strategy`` (a registered component)."""
+    """A transfer strategy, selected by ``training.strategy`` (a registered component).
+
+    A strategy declares which of the strategy keys of ``training``
+    (``STRATEGY_TRAINING_KEYS``) it reads, so that the run's configuration is checked
+    against the strategy itself, before any data is read: a key it does not read is an
+    error rather than a silent no-op, and a required key it lacks is named.
+    """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: The strategy keys of ``training`` this strategy reads: key -> required.
+    training_keys: ClassVar[Mapping[str, bool]] = {}
+    #: Keys (among ``training_keys``) naming the tasks the strategy trains: when non-empty,
+    #: the run trains exactly these tasks, each a different one, and ``task_selection``
+    #: narrows the configured tasks to them.
+    task_keys: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def run(self, ctx: StrategyContext) -> StrategyResult:
@@ -287,3 +297,56 @@ def _merge_phases(phases: list[Phase], merged: dict[str, Any]) -> tuple[dict[str
         offset += len(history.get("steps") or [])
         seconds += float(history.get("seconds") or 0.0)
     return offsets, seconds
+
+
+def check_strategy_keys(
+    strategy: type[Strategy],
+    training: TrainingConfig,
+    tasks: list[str],
+    readers_of: Callable[[str], list[str]],
+) -> None:
+    """Refuse strategy keys of ``training`` that ``strategy`` does not read, required keys
+    it lacks, and task keys that name unknown, repeated or missing tasks.
+
+    ``readers_of(key)`` lists the registered strategies that read ``key`` (for the message).
+    """
+    name = strategy.name
+    for key in STRATEGY_TRAINING_KEYS:
+        if getattr(training, key) is not None and key not in strategy.training_keys:
+            readers = ", ".join(readers_of(key)) or "none"
+            raise ConfigError(
+                f"training.{key} is not read by strategy {name}; strategies that read it: {readers}"
+            )
+    missing = [k for k, required in strategy.training_keys.items() if required]
+    missing = [k for k in missing if getattr(training, k) is None]
+    if missing:
+        raise ConfigError(
+            f"training.strategy {name} needs " + " and ".join(f"training.{k}" for k in missing)
+        )
+    named = [getattr(training, key) for key in strategy.task_keys]
+    for key, task in zip(strategy.task_keys, named, strict=True):
+        if task not in tasks:
+            raise ConfigError(f"training.{key}: {task!r} is not in tasks ({', '.join(tasks)})")
+    if len(set(named)) != len(named):
+        keys = " and ".join(f"training.{k}" for k in strategy.task_keys)
+        raise ConfigError(f"{keys} name the same task {named[0]!r}; expected different tasks")
+    extra = sorted(set(tasks) - set(named)) if named else []
+    if extra:
+        raise ConfigError(
+            f"training.strategy {name} trains only "
+            + " and ".join(strategy.task_keys)
+            + f", but the run's tasks also include {', '.join(extra)} (from run.tasks; "
+            "evaluation needs a model for every task of the run). Leave run.tasks unset (the "
+            "strategy then selects its tasks), or compare strategies over all tasks with "
+            "`kedro run --pipelines ingestion,tokenization,experiments`."
+        )
+
+
+def strategy_readers(registry: Any) -> Callable[[str], list[str]]:
+    """``key -> names of the registered strategies that read training.<key>``."""
+
+    def readers_of(key: str) -> list[str]:
+        names = registry.names("strategy")
+        return [n for n in names if key in registry.get("strategy", n).training_keys]
+
+    return readers_of

@@ -16,6 +16,7 @@ from mtl_pipeline.strategies.mtl_all import MtlAll
 class MtlThenFinetune(Strategy):
     name = "mtl_then_finetune"
     description = "MTL on all tasks, then a fine-tuned copy per task (MT-DNN)."
+    training_keys = {"finetune_steps": False}
 
     @staticmethod
     def finetune(ctx: StrategyContext, mtl: Phase, task: str, steps: int | None = None) -> Phase:

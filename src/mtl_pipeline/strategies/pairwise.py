@@ -14,6 +14,8 @@ from mtl_pipeline.strategies.base import Phase, Strategy, StrategyContext, Strat
 class Pairwise(Strategy):
     name = "pairwise"
     description = "Target and one supporting task trained jointly; selection by the target."
+    training_keys = {"target_task": True, "supporting_task": True}
+    task_keys = ("target_task", "supporting_task")
 
     @staticmethod
     def train(ctx: StrategyContext, target: str, support: str, steps: int | None = None) -> Phase:
@@ -23,6 +25,6 @@ class Pairwise(Strategy):
 
     def run(self, ctx: StrategyContext) -> StrategyResult:
         target, support = ctx.train_cfg.target_task, ctx.train_cfg.supporting_task
-        assert target is not None and support is not None  # TrainingConfig guarantees it
+        assert target is not None and support is not None  # check_strategy_keys guarantees it
         phase = self.train(ctx, target, support)
         return StrategyResult(self.name, [phase], {target: phase, support: phase})

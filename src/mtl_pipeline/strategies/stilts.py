@@ -18,6 +18,8 @@ from mtl_pipeline.strategies.single_task import SingleTask
 class Stilts(Strategy):
     name = "stilts"
     description = "Intermediate task first, then the target; encoder carried over, heads dropped."
+    training_keys = {"target_task": True, "supporting_task": True, "finetune_steps": False}
+    task_keys = ("target_task", "supporting_task")
 
     @staticmethod
     def transfer(
@@ -37,7 +39,7 @@ class Stilts(Strategy):
 
     def run(self, ctx: StrategyContext) -> StrategyResult:
         target, support = ctx.train_cfg.target_task, ctx.train_cfg.supporting_task
-        assert target is not None and support is not None  # TrainingConfig guarantees it
+        assert target is not None and support is not None  # check_strategy_keys guarantees it
         from mtl_pipeline.strategies.transfer import check_transferable
 
         check_transferable(ctx, [support], [target])

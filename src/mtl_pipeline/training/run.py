@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig, parse_section
-from mtl_pipeline.errors import ConfigError
 from mtl_pipeline.registry import get_registry
-from mtl_pipeline.strategies.base import StrategyContext
+from mtl_pipeline.strategies.base import StrategyContext, check_strategy_keys, strategy_readers
 from mtl_pipeline.training.phase import (
     fit_decisions,
     run_fingerprint,
@@ -54,13 +53,9 @@ def run_training(
     task_cfgs = {
         name: parse_section(TaskConfig, tasks[name], f"tasks.{name}") for name in task_data
     }
-    strategy_cls = get_registry().get("strategy", train_cfg.strategy, "training.strategy")
-    for key in ("target_task", "supporting_task"):
-        task = getattr(train_cfg, key)
-        if task is not None and task not in task_data:
-            raise ConfigError(
-                f"training.{key}: {task!r} is not among the tasks ({', '.join(task_data)})"
-            )
+    registry = get_registry()
+    strategy_cls = registry.get("strategy", train_cfg.strategy, "training.strategy")
+    check_strategy_keys(strategy_cls, train_cfg, list(task_data), strategy_readers(registry))
     ctx = StrategyContext(
         model_cfg, train_cfg, task_cfgs, task_data, keep_final_checkpoints=keep_final_checkpoint
     )
