@@ -7,7 +7,7 @@ channel from the session to that point is a hook: ``after_context_created`` give
 session's config loader to ``use_session_config`` (so ``--env`` and ``--params`` count).
 Outside a session (for example ``kedro registry list``) the ``base`` + ``local`` config
 (``KEDRO_ENV`` when set) is read directly. Either way the run's task selection
-(``run.tasks``, or the two tasks of a pairwise/stilts strategy; ``task_selection``)
+(``run.tasks``, or the tasks a strategy's ``task_keys`` name; ``task_selection``)
 decides which branches exist. A configuration that cannot be read is a ``ConfigError``
 saying why, never a pipeline without task branches.
 This module must stay free of torch/transformers so `kedro viz` stays fast.
