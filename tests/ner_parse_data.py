@@ -45,10 +45,7 @@ def _cut(src: Path, dst: Path, count: int) -> Path:
 
 def build_ner_parse_data(root: Path, encoder_dir: Path, max_length: int = 48) -> tuple[dict, dict]:
     """(tasks config, task_data) for ``ner`` (BIOES) and ``deps`` on 40/16 sentences."""
-    from mtl_pipeline.config import TaskConfig
-    from mtl_pipeline.encoders import load_tokenizer
-    from mtl_pipeline.ingestion import build_task_type, ingest
-    from mtl_pipeline.tokenization import tokenize_dataset
+    from mtl_pipeline.task_data import build_task_data
 
     tasks = {
         "ner": ner_config(
@@ -61,21 +58,5 @@ def build_ner_parse_data(root: Path, encoder_dir: Path, max_length: int = 48) ->
             _cut(UD / "dev.conllu", root / "d.conllu", 16),
         ),
     }
-    tokenizer = load_tokenizer(str(encoder_dir))
-    data = {}
-    for name, raw in tasks.items():
-        cfg = TaskConfig(**raw)
-        train, dev, info = ingest(name, cfg, None, None, 0)
-        task_type = build_task_type(name, cfg)
-        features = {}
-        for split, frame in (("train_features", train), ("validation_features", dev)):
-            features[split], _ = tokenize_dataset(
-                frame,
-                tokenizer,
-                level=info["level"],
-                vocab=info["labels"],
-                max_length=max_length,
-                task_type=task_type,
-            )
-        data[name] = {**features, "label_info": info, "validation_examples": dev}
+    data = build_task_data(tasks, encoder_dir, max_length=max_length, keep_examples=True)
     return tasks, data

@@ -152,30 +152,13 @@ def build_passage_task_data(
     root: Path, encoder_dir: Path, max_length: int = 48, names: list[str] | None = None
 ) -> tuple[dict, dict]:
     """(tasks config, task_data) for the synthetic passage tasks, ingested and tokenized."""
-    from mtl_pipeline.config import TaskConfig
-    from mtl_pipeline.encoders import load_tokenizer
-    from mtl_pipeline.ingestion import build_task_type, ingest
-    from mtl_pipeline.tokenization import tokenize_dataset
+    from mtl_pipeline.task_data import build_task_data
 
-    tokenizer = load_tokenizer(str(encoder_dir))
     tasks = passage_tasks(root)
     if names is not None:
         tasks = {n: tasks[n] for n in names}
-    task_data = {}
-    for name, raw in tasks.items():
-        cfg = TaskConfig(**raw)
-        # The synthetic QA file serves both splits on purpose (tiny, few articles).
-        train, dev, info = ingest(name, cfg, None, None, 0, overlap="allow")
-        task_type = build_task_type(name, cfg)
-        features = {}
-        for split, frame in (("train_features", train), ("validation_features", dev)):
-            features[split], _ = tokenize_dataset(
-                frame,
-                tokenizer,
-                level=info["level"],
-                vocab=info["labels"],
-                max_length=max_length,
-                task_type=task_type,
-            )
-        task_data[name] = {**features, "label_info": info, "validation_examples": dev}
+    # The synthetic QA file serves both splits on purpose (tiny, few articles).
+    task_data = build_task_data(
+        tasks, encoder_dir, max_length=max_length, overlap="allow", keep_examples=True
+    )
     return tasks, task_data
