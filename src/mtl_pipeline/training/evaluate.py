@@ -147,20 +147,25 @@ def compute_metrics(
     return {name: metric(predictions, references) for name, metric in metrics.items()}
 
 
+def evaluation_settings(trainer: Any) -> dict[str, Any]:
+    """How ``trainer`` evaluates (batch size, device, precision, padding id), as the
+    keyword arguments of ``predict_split`` and ``raw_outputs``: every evaluation of a
+    trainer's model (metrics, decision tuning) runs the way training evaluates."""
+    return {
+        "batch_size": trainer.config.eval_batch_size,
+        "device": trainer.device,
+        "precision": trainer.precision,
+        "pad_id": trainer.pad_id,
+    }
+
+
 def evaluate_tasks(trainer: Any, limit: int | None = None) -> dict[str, dict[str, float]]:
     """``{task: {metric: value}}`` of ``trainer``'s model on each task's validation split
     (at most ``limit`` examples each), in the trainer's device, precision and batch size."""
     results = {}
     for name, task in trainer.tasks.items():
         preds, refs = predict_split(
-            trainer.architecture,
-            name,
-            task.dev,
-            batch_size=trainer.config.eval_batch_size,
-            device=trainer.device,
-            precision=trainer.precision,
-            pad_id=trainer.pad_id,
-            limit=limit,
+            trainer.architecture, name, task.dev, limit=limit, **evaluation_settings(trainer)
         )
         results[name] = compute_metrics(task.metrics, preds, refs)
     return results

@@ -158,22 +158,14 @@ _WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".h5", ".msgpack"}
 def fit_decisions(trainer: Trainer, metas: dict[str, TaskMeta]) -> dict[str, Any]:
     """Decision settings tuned on each task's validation outputs after training (per-label
     thresholds); applied to the trained task types and saved in the tasks' ``head``."""
-    from mtl_pipeline.training.evaluate import raw_outputs
+    from mtl_pipeline.training.evaluate import evaluation_settings, raw_outputs
 
     tuned: dict[str, Any] = {}
     for name, task in trainer.tasks.items():
         task_type = trainer.architecture.task_specs[name].task_type
         if type(task_type).fit_decision is TaskType.fit_decision:
             continue
-        outputs = raw_outputs(
-            trainer.architecture,
-            name,
-            task.dev,
-            batch_size=trainer.config.eval_batch_size,
-            device=trainer.device,
-            precision=trainer.precision,
-            pad_id=trainer.pad_id,
-        )
+        outputs = raw_outputs(trainer.architecture, name, task.dev, **evaluation_settings(trainer))
         update = task_type.fit_decision(task.dev, outputs)
         if update:
             task_type.options = task_type.options.model_copy(update=update)
