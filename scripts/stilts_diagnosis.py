@@ -122,25 +122,31 @@ def cosine_pearson(encoder: Any, features: Any, limit: int = 200) -> float:
     return float(np.corrcoef(sims, gold)[0, 1])
 
 
-def majority_fraction(architecture: Any, task: str, features: Any, limit: int = 500) -> float:
-    """Fraction of ``task``'s validation rows predicted as the most frequent prediction."""
-    import collections
-
+def cpu_predictions(architecture: Any, task: str, features: Any, limit: int) -> tuple:
+    """``(predictions, references)`` of ``task`` on the first ``limit`` validation rows, in
+    fp32 on the CPU (the evaluation path of training)."""
     import torch
 
     from mtl_pipeline.training.batching import TokenizedSplit
     from mtl_pipeline.training.evaluate import predict_split
 
     split = TokenizedSplit.from_dataset(features.select(range(min(limit, len(features)))))
-    preds, _ = predict_split(
+    return predict_split(
         architecture,
         task,
         split,
-        batch_size=128,
+        batch_size=64,
         device=torch.device("cpu"),
         precision="fp32",
         pad_id=0,
     )
+
+
+def majority_fraction(architecture: Any, task: str, features: Any, limit: int = 500) -> float:
+    """Fraction of ``task``'s validation rows predicted as the most frequent prediction."""
+    import collections
+
+    preds, _ = cpu_predictions(architecture, task, features, limit)
     counts = collections.Counter(int(p) for p in preds)
     return max(counts.values()) / sum(counts.values())
 
@@ -185,21 +191,8 @@ def head_outputs(architecture: Any, task: str, features: Any, limit: int = 300) 
     """Mean and std of the head's raw output (the scaled label space) and its Pearson with
     the gold labels, before any training of the head."""
     import numpy as np
-    import torch
 
-    from mtl_pipeline.training.batching import TokenizedSplit
-    from mtl_pipeline.training.evaluate import predict_split
-
-    split = TokenizedSplit.from_dataset(features.select(range(min(limit, len(features)))))
-    preds, refs = predict_split(
-        architecture,
-        task,
-        split,
-        batch_size=64,
-        device=torch.device("cpu"),
-        precision="fp32",
-        pad_id=0,
-    )
+    preds, refs = cpu_predictions(architecture, task, features, limit)
     spec = architecture.task_specs[task].task_type
     offset, width = spec._scale()
     raw = (np.asarray(preds, dtype=float) - offset) / width

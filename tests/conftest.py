@@ -164,3 +164,15 @@ def tiny_training_params(tiny_encoder_dir: Path, **training: object) -> tuple[di
     }
     params.update(training)
     return model, params
+
+
+def strategy_training_keys(
+    strategy: str, target: str, support: str, finetune_steps: int = 2
+) -> dict[str, object]:
+    """``training`` keys for ``strategy``, from what the strategy class declares it reads:
+    ``target`` / ``support`` for its task keys, ``finetune_steps`` when it reads that."""
+    from mtl_pipeline.registry import get_registry
+
+    values = {"target_task": target, "supporting_task": support, "finetune_steps": finetune_steps}
+    declared = get_registry().get("strategy", strategy).training_keys
+    return {"strategy": strategy, **{key: values[key] for key in declared}}

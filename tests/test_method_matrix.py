@@ -23,7 +23,7 @@ import torch
 from mtl_pipeline.config import ModelConfig, TaskConfig, TrainingConfig, parse_section
 from mtl_pipeline.registry import get_registry
 from mtl_pipeline.training.run import run_training, train_phase
-from tests.conftest import tiny_training_params
+from tests.conftest import strategy_training_keys, tiny_training_params
 from tests.test_architectures import architecture_spec
 
 _REGISTRY = get_registry()
@@ -59,6 +59,16 @@ def _cell_params(architecture, loss, sampler, task_data, tiny_encoder_dir):
     )
     model["architecture"] = architecture_spec(architecture, list(task_data))
     return model, training
+
+
+def _train_cell(architecture, loss, sampler, data, tiny_encoder_dir) -> dict:
+    """Train one matrix cell through ``run_training``; every logged loss must be finite.
+    Returns the last evaluation's metrics per task."""
+    tasks, task_data = data
+    model, training = _cell_params(architecture, loss, sampler, task_data, tiny_encoder_dir)
+    _, history = run_training(model, training, tasks, task_data)
+    assert all(math.isfinite(v) for step in history["steps"] for v in step["losses"].values())
+    return history["evaluations"][-1]["metrics"]
 
 
 @pytest.mark.slow
@@ -131,11 +141,7 @@ def test_passage_design_covers_every_component():
 @pytest.mark.slow
 @pytest.mark.parametrize(("architecture", "loss", "sampler"), PASSAGE_CELLS)
 def test_passage_types_train(architecture, loss, sampler, passage_task_data, tiny_encoder_dir):
-    tasks, task_data = passage_task_data
-    model, training = _cell_params(architecture, loss, sampler, task_data, tiny_encoder_dir)
-    _, history = run_training(model, training, tasks, task_data)
-    assert all(math.isfinite(v) for step in history["steps"] for v in step["losses"].values())
-    final = history["evaluations"][-1]["metrics"]
+    final = _train_cell(architecture, loss, sampler, passage_task_data, tiny_encoder_dir)
     assert set(final["qa"]) == {"f1", "exact_match"} and set(final["emo"]) >= {"micro_f1"}
 
 
@@ -143,13 +149,10 @@ def test_passage_types_train(architecture, loss, sampler, passage_task_data, tin
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_passage_types_with_every_strategy(strategy, passage_task_data, tiny_encoder_dir):
     tasks, task_data = passage_task_data
-    extra: dict = {"strategy": strategy}
-    if strategy in ("pairwise", "stilts"):
-        extra |= {"target_task": "qa", "supporting_task": "copa"}
+    extra = strategy_training_keys(strategy, "qa", "copa")
+    if "target_task" in extra:  # the strategy trains the tasks it names
         tasks = {n: tasks[n] for n in ("qa", "copa")}
         task_data = {n: task_data[n] for n in ("qa", "copa")}
-    if strategy in ("stilts", "mtl_then_finetune"):
-        extra["finetune_steps"] = 2
     model, training = tiny_training_params(tiny_encoder_dir, max_steps=2, eval_every=2, **extra)
     _, history = run_training(model, training, tasks, task_data)
     assert history
@@ -174,10 +177,6 @@ def ner_parse_task_data(tmp_path_factory, tiny_encoder_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize(("architecture", "loss", "sampler"), STRUCTURED_CELLS)
 def test_ner_and_parsing_train(architecture, loss, sampler, ner_parse_task_data, tiny_encoder_dir):
-    tasks, task_data = ner_parse_task_data
-    model, training = _cell_params(architecture, loss, sampler, task_data, tiny_encoder_dir)
-    _, history = run_training(model, training, tasks, task_data)
-    assert all(math.isfinite(v) for step in history["steps"] for v in step["losses"].values())
-    final = history["evaluations"][-1]["metrics"]
+    final = _train_cell(architecture, loss, sampler, ner_parse_task_data, tiny_encoder_dir)
     assert set(final["ner"]) == {"f1", "entity_precision", "entity_recall"}
     assert set(final["deps"]) == {"uas", "las"}

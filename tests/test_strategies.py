@@ -19,7 +19,7 @@ from mtl_pipeline.registry import get_registry
 from mtl_pipeline.strategies.base import check_strategy_keys, strategy_readers
 from mtl_pipeline.training.run import run_training
 from mtl_pipeline.validation import validate_parameters
-from tests.conftest import tiny_training_params
+from tests.conftest import strategy_training_keys, tiny_training_params
 
 TARGET, SUPPORT = "rte", "mrpc"  # rte has the fewer training rows in the shipped data
 
@@ -30,12 +30,7 @@ def _pair(smoke_task_data) -> tuple[dict, dict]:
 
 
 def _strategy_params(strategy: str) -> dict:
-    params: dict = {"strategy": strategy}
-    if strategy in ("pairwise", "stilts"):
-        params |= {"target_task": TARGET, "supporting_task": SUPPORT}
-    if strategy in ("stilts", "mtl_then_finetune"):
-        params["finetune_steps"] = 2
-    return params
+    return strategy_training_keys(strategy, TARGET, SUPPORT)
 
 
 #: strategy -> (phase names, which phase serves each task, saved architecture)
