@@ -246,7 +246,7 @@ def test_strategy_keys_are_checked_against_what_the_strategy_declares(training, 
         check_strategy_keys(strategy, config, ["rte", "mrpc"], strategy_readers(registry))
 
 
-def test_declared_strategy_keys_pass(smoke_task_data):
+def test_declared_strategy_keys_pass():
     registry = get_registry()
     for name in registry.names("strategy"):
         config = parse_section(TrainingConfig, _strategy_params(name), "training")
