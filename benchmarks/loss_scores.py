@@ -48,6 +48,17 @@ Record = dict[str, Any]
 TrainFn = Callable[[str, str, int], Record]
 
 
+def method_options(steps: int) -> dict[str, dict[str, Any]]:
+    """Options of the methods whose defaults assume a longer run than ``steps``.
+
+    DWA keeps every weight at 1 until two of its windows are complete; at its default
+    window (100 steps) a run shorter than 200 steps would score ``equal`` under DWA's name.
+    The window is a sixth of the run, so the weights adapt from a third of it on, as the
+    default does at 600 steps (the default ``--score-steps``).
+    """
+    return {"dwa": {"window": max(1, steps // 6)}}
+
+
 def budget_of(args: argparse.Namespace) -> dict[str, Any]:
     """Everything that changes a score; a score file holds runs of one budget only."""
     return {
@@ -62,6 +73,7 @@ def budget_of(args: argparse.Namespace) -> dict[str, Any]:
         "max_eval": args.score_max_eval,
         "evaluations": 3,
         "precision": args.precision,
+        "method_options": method_options(args.score_steps),
     }
 
 
@@ -175,6 +187,7 @@ def trainer(
         params = training_params(
             seed_args,
             method,
+            loss={"name": method, **method_options(args.score_steps).get(method, {})},
             max_steps=args.score_steps,
             tasks_per_step=len(run_tasks),
             eval_every=max(1, math.ceil(args.score_steps / 3)),

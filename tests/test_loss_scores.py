@@ -114,6 +114,31 @@ def test_summary_flags_only_differences_beyond_the_seed_spread(ls, tmp_path):
 
 def test_budget_names_what_changes_a_score(ls):
     assert ls.budget_of(ARGS)["tasks_per_step"] == 2
+    assert ls.budget_of(ARGS)["method_options"] == ls.method_options(ARGS.score_steps)
+
+
+@pytest.mark.parametrize("steps, window", [(150, 25), (600, 100)])
+def test_dwa_runs_with_a_window_that_adapts_within_the_budget(ls, monkeypatch, steps, window):
+    """DWA's weights stay 1 until two windows are complete: the scored run must pass that."""
+    seen: dict = {}
+
+    def run_training(model, params, tasks, data):
+        seen.update(params)
+        metrics = {t: {"accuracy": 0.5} for t in tasks}
+        return None, {"evaluations": [{"step": steps, "score": 0.5, "metrics": metrics}]}
+
+    monkeypatch.setattr("mtl_pipeline.training.run.run_training", run_training)
+    args = argparse.Namespace(**{**vars(ARGS), "score_steps": steps})
+    train = ls.trainer(
+        args,
+        lambda args, method, **extra: {"loss": {"name": method}, **extra},
+        lambda *a: ({t: {"metrics": ["accuracy"]} for t in TASKS}, {t: {} for t in TASKS}),
+    )
+    train("method", "dwa", 0)
+    assert seen["loss"] == {"name": "dwa", "window": window}
+    assert 2 * window <= steps // 3
+    train("method", "equal", 0)
+    assert seen["loss"] == {"name": "equal"}
 
 
 def test_a_file_that_is_not_a_score_file_is_named_and_kept(ls, tmp_path):
