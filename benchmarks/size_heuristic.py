@@ -14,11 +14,13 @@ reports one agreement rate on the seed-mean scores; this script adds how far to 
 Pairs whose sizes are equal (no prediction) or whose pairwise and STILTs scores tie are
 not applicable, as in the advisor.
 
-Input: the grid's ``data/08_reporting/experiments/scores.csv`` (one row per cell and seed)
-or a wide CSV ``target,support,n_train_target,n_train_support,pairwise,stilts`` (one seed,
-as ``benchmarks/results/grid_seed0_50steps.csv``)::
+Input: the grid's ``data/08_reporting/experiments/scores.csv`` (one row per cell and seed;
+several such files, one per seed run, are joined) or a wide CSV
+``target,support,n_train_target,n_train_support,pairwise,stilts`` (one seed, as
+``benchmarks/results/grid_seed0_50steps.csv``)::
 
     python benchmarks/size_heuristic.py data/08_reporting/experiments/scores.csv
+    python benchmarks/size_heuristic.py benchmarks/results/grid_seeds/seed*.csv
 """
 
 from __future__ import annotations
@@ -33,11 +35,39 @@ from typing import Any
 import numpy as np
 
 
-def load_cells(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """``{(target, support): {"n": (n_t, n_s), "higher": bool, "seeds": {seed: (pw, st)}}}``."""
+def _read_scores(paths: list[str | Path]):
+    """One frame from one or more grid CSVs; each (cell, strategy, seed) must occur once.
+
+    Seeds may be run one ``kedro run`` at a time (``--params "experiments.seeds=[1]"``),
+    each run's scores.csv kept under its own name; this joins them.
+    """
     import pandas as pd
 
-    frame = pd.read_csv(path)
+    frames = [pd.read_csv(p).assign(_file=str(p)) for p in paths]
+    if len(frames) == 1:
+        return frames[0]
+    if not all("strategy" in f.columns for f in frames):
+        raise SystemExit(
+            "several files: each must be the experiments pipeline's scores.csv (one row per "
+            "cell, strategy and seed), not the wide one-seed layout"
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    key = ["target", "support", "strategy", "seed"]
+    twice = frame[frame.duplicated(key, keep=False)].sort_values(key)
+    if len(twice):
+        first = twice.iloc[0]
+        files = sorted(set(twice[(twice[key] == first[key]).all(axis=1)]["_file"]))
+        raise SystemExit(
+            f"{' and '.join(files)}: both hold {first['strategy']} {first['target']} <- "
+            f"{first['support']} at seed {first['seed']} ({len(twice)} duplicated rows in "
+            "all); expected each seed in one file only"
+        )
+    return frame
+
+
+def load_cells(*paths: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(target, support): {"n": (n_t, n_s), "higher": bool, "seeds": {seed: (pw, st)}}}``."""
+    frame = _read_scores(list(paths))
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     if "strategy" in frame.columns:
         rows = frame[frame["strategy"].isin(["pairwise", "stilts"])]
@@ -145,11 +175,15 @@ def analyse(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scores", help="scores.csv of the experiments pipeline, or a wide CSV")
+    parser.add_argument(
+        "scores",
+        nargs="+",
+        help="scores.csv of the experiments pipeline (several: one per seed run), or a wide CSV",
+    )
     parser.add_argument("--boot", type=int, default=10000)
     parser.add_argument("--out", default="")
     args = parser.parse_args(argv)
-    text = json.dumps(analyse(load_cells(args.scores), args.boot), indent=2)
+    text = json.dumps(analyse(load_cells(*args.scores), args.boot), indent=2)
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")

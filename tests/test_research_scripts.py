@@ -76,6 +76,19 @@ def test_size_heuristic_counts_only_pairs_with_a_prediction_and_a_winner(size, t
     assert lo < 0.5 < hi
 
 
+def test_size_heuristic_joins_seed_runs_and_refuses_a_seed_twice(size, tmp_path):
+    header = "target,strategy,support,seed,score,higher_is_better,n_train_target,n_train_support"
+    seed0, seed1, again = (tmp_path / f"{n}.csv" for n in ("seed0", "seed1", "again"))
+    # small <- big: pairwise predicted; pairwise wins at seed 0, STILTs at seed 1.
+    seed0.write_text(f"{header}\ns,pairwise,b,0,0.7,True,10,20\ns,stilts,b,0,0.6,True,10,20\n")
+    seed1.write_text(f"{header}\ns,pairwise,b,1,0.5,True,10,20\ns,stilts,b,1,0.65,True,10,20\n")
+    result = size.analyse(size.load_cells(seed0, seed1), boot=50)
+    assert result["seeds"] == [0, 1] and result["per_seed"] == {0: 1.0, 1: 0.0}
+    again.write_text(seed1.read_text())
+    with pytest.raises(SystemExit, match=r"again\.csv and .*seed1\.csv: both hold .* seed 1"):
+        size.load_cells(seed0, seed1, again)
+
+
 def test_wilson_interval_matches_a_worked_value(size):
     # 8 of 13: the Wilson 95% interval is [0.355, 0.823].
     assert size.wilson(8, 13) == pytest.approx([0.3552, 0.8229], abs=1e-3)
