@@ -338,7 +338,12 @@ def table(book: ScoreBook, methods: list[str]) -> str:
         f"Budget: {budget['encoder']}, tasks {', '.join(tasks)}, {budget['steps']} steps, batch "
         f"{budget['batch_size']} per task, {budget['tasks_per_step']} tasks per step (baselines: "
         f"1), lr {budget['learning_rate']}, max length {budget['max_length']}, train rows "
-        f"{budget['max_train'] or 'all'}, dev rows {budget['max_eval']}, 3 evaluations.",
+        f"{budget['max_train'] or 'all'}, dev rows {budget['max_eval']}, 3 evaluations"
+        + "".join(
+            f"; {method} " + ", ".join(f"{k} {v}" for k, v in options.items())
+            for method, options in budget.get("method_options", {}).items()
+        )
+        + ".",
         f"Runs: {len(book.runs)}; wall {sum(seconds) / 60:.1f} min "
         f"(median {statistics.median(seconds) if seconds else math.nan:.0f} s per run), CPU "
         f"{sum(cpu) / 60:.1f} min; 1-min load average at the runs' ends "

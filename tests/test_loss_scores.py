@@ -110,6 +110,7 @@ def test_summary_flags_only_differences_beyond_the_seed_spread(ls, tmp_path):
     assert rows["equal"]["delta_m"][0] == pytest.approx(0.0)
     text = ls.table(book, ["equal", "good", "same"])
     assert "| good | 0,1,2 | **0.610 ± 0.010** |" in text
+    assert "3 evaluations; dwa window 1." in text  # the options the runs were trained with
 
 
 def test_budget_names_what_changes_a_score(ls):
