@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mtl_pipeline.task_types.regression import RegressionOptions, RegressionTask
@@ -43,3 +44,24 @@ def test_balanced_class_weights_and_weighted_loss():
     plain = ClassificationTask(ClassificationOptions()).loss(skewed, labels).item()
     # Here the frequent class (label 1) is the one predicted wrong: down-weighted, it costs less.
     assert task.loss(skewed, labels).item() < plain
+
+
+@pytest.mark.parametrize(
+    "options, key",
+    [
+        ("mtl_pipeline.task_types.classification:ClassificationOptions", "class_weights"),
+        ("mtl_pipeline.task_types.multi_label:MultiLabelOptions", "pos_weight"),
+    ],
+)
+def test_loss_weights_must_be_positive_and_finite(options, key):
+    import importlib
+
+    from pydantic import ValidationError
+
+    module, name = options.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    for bad in ([], [1.0, 0.0], [1.0, -2.0], [1.0, float("nan")], [float("inf"), 1.0]):
+        with pytest.raises(ValidationError, match=f"(?s){key}.*expected positive finite weights"):
+            cls(**{key: bad})
+    for good in ([0.5, 2.0], "balanced", None):
+        assert getattr(cls(**{key: good}), key) == good

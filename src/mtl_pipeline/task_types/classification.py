@@ -38,11 +38,17 @@ class ClassificationOptions(SequenceHeadOptions):
     @field_validator("class_weights")
     @classmethod
     def _positive(cls, value: Any) -> Any:
-        if isinstance(value, list) and (
-            not value or any(not (w > 0 and math.isfinite(w)) for w in value)
-        ):
-            raise ValueError(f"expected positive finite weights, found {value}")
-        return value
+        return check_loss_weights(value)
+
+
+def check_loss_weights(value: Any) -> Any:
+    """A list of per-label loss weights must be non-empty, positive and finite: a zero
+    weight silently drops a label from training, a NaN turns every loss into NaN."""
+    if isinstance(value, list) and (
+        not value or any(not (w > 0 and math.isfinite(w)) for w in value)
+    ):
+        raise ValueError(f"expected positive finite weights, found {value}")
+    return value
 
 
 def balanced_class_weights(counts: dict[str, int], labels: list[str]) -> list[float]:

@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 from mtl_pipeline.errors import ConfigError, DataError
 from mtl_pipeline.readers.base import preview
 from mtl_pipeline.task_types.base import TaskType
-from mtl_pipeline.task_types.classification import SequenceHeadOptions
+from mtl_pipeline.task_types.classification import SequenceHeadOptions, check_loss_weights
 
 #: Candidate thresholds for per-label tuning (0.05 ... 0.95).
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
@@ -54,11 +54,7 @@ class MultiLabelOptions(SequenceHeadOptions):
     @field_validator("pos_weight")
     @classmethod
     def _positive(cls, value: Any) -> Any:
-        if isinstance(value, list) and (
-            not value or any(not (w > 0 and math.isfinite(w)) for w in value)
-        ):
-            raise ValueError(f"expected positive finite weights, found {value}")
-        return value
+        return check_loss_weights(value)
 
 
 def multi_hot_schema(num_labels: int, with_type_ids: bool) -> Any:
