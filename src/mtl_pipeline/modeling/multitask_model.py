@@ -265,8 +265,6 @@ class MultiTaskModel:
         """
         import pandas as pd
 
-        from mtl_pipeline.tokenization import tokenize_frame
-        from mtl_pipeline.training.batching import TokenizedSplit
         from mtl_pipeline.training.evaluate import predict_split
 
         if task not in self.tasks:
@@ -290,21 +288,12 @@ class MultiTaskModel:
                     "label": [meta.labels[0] if meta.labels else 0.0] * len(inputs),
                 }
             )
-        columns, _ = tokenize_frame(
-            frame,
-            self.tokenizer,
-            level=meta.level,
-            vocab=meta.labels,
-            max_length=int(self.config["max_length"]),
-        )
-        split = TokenizedSplit.from_columns(columns)
-        device = next(self.architecture.parameters()).device
         preds, refs = predict_split(
             self.architecture,
             task,
-            split,
+            self._tokenized(task, frame),
             batch_size=batch_size,
-            device=device,
+            device=next(self.architecture.parameters()).device,
             precision="fp32",
             pad_id=self.tokenizer.pad_token_id,
             flatten_tokens=False,
@@ -322,9 +311,26 @@ class MultiTaskModel:
         """Natural outputs of a task type that decodes whole records (answers with their
         character spans and scores, the chosen choice with its probabilities, label sets
         with each label's probability)."""
+        from mtl_pipeline.training.evaluate import predict_split
+
+        meta = self.tasks[task]
+        details, _ = predict_split(
+            self.architecture,
+            task,
+            self._tokenized(task, frame, task_type),
+            batch_size=batch_size,
+            device=next(self.architecture.parameters()).device,
+            precision="fp32",
+            pad_id=self.tokenizer.pad_token_id,
+            details=True,
+        )
+        return [task_type.natural_prediction(d, meta.labels) for d in details]
+
+    def _tokenized(self, task: str, frame: Any, task_type: Any = None) -> Any:
+        """``frame`` (the standard table of ``task``) tokenized as at training time; a task
+        type that decodes whole records brings its own columns and Arrow schema."""
         from mtl_pipeline.tokenization import tokenize_frame
         from mtl_pipeline.training.batching import TokenizedSplit
-        from mtl_pipeline.training.evaluate import predict_split
 
         meta = self.tasks[task]
         columns, _ = tokenize_frame(
@@ -335,18 +341,8 @@ class MultiTaskModel:
             max_length=int(self.config["max_length"]),
             task_type=task_type,
         )
-        split = TokenizedSplit.from_columns(columns, task_type.arrow_schema(columns, meta.labels))
-        details, _ = predict_split(
-            self.architecture,
-            task,
-            split,
-            batch_size=batch_size,
-            device=next(self.architecture.parameters()).device,
-            precision="fp32",
-            pad_id=self.tokenizer.pad_token_id,
-            details=True,
-        )
-        return [task_type.natural_prediction(d, meta.labels) for d in details]
+        schema = task_type.arrow_schema(columns, meta.labels) if task_type is not None else None
+        return TokenizedSplit.from_columns(columns, schema)
 
 
 def read_model_document(source: Path) -> dict[str, Any]:
