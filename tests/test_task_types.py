@@ -25,8 +25,6 @@ def test_regression_without_range_is_plain_mse():
 
 
 def test_balanced_class_weights_and_weighted_loss():
-    import pytest
-
     from mtl_pipeline.task_types.classification import (
         ClassificationOptions,
         ClassificationTask,
