@@ -9,7 +9,12 @@ reports one agreement rate on the seed-mean scores; this script adds how far to 
   (target, support) pairs and, within each pair, its seeds (two-level; with one seed only
   the pairs are resampled);
 * ``wilson``: the Wilson score interval of ``agreed / applicable``, treating pairs as
-  independent trials (they are not quite: pairs share targets and baselines).
+  independent trials (they are not quite: pairs share targets and baselines);
+* ``stable``: the pairs whose measured winner is the same on every seed (at least two),
+  and how many of those the heuristic gets right: the part of the rate that is not a
+  coin flip between seeds;
+* ``detail``: per pair, the prediction, the winner on each seed, and the seed-mean
+  advantage of pairwise over STILTs (positive: pairwise better, in the metric's sense).
 
 Pairs whose sizes are equal (no prediction) or whose pairwise and STILTs scores tie are
 not applicable, as in the advisor.
@@ -119,6 +124,23 @@ def _mean_outcome(cell: dict[str, Any], seeds: list[int]) -> bool | None:
     return _outcome(cell, pw, st)
 
 
+def _detail(key: tuple[str, str], cell: dict[str, Any]) -> dict[str, Any]:
+    from mtl_pipeline.experiments.advisor import measured_winner, predict
+
+    sign = 1.0 if cell["higher"] else -1.0
+    seeds = sorted(cell["seeds"])
+    gaps = [sign * (cell["seeds"][s][0] - cell["seeds"][s][1]) for s in seeds]
+    return {
+        "pair": f"{key[0]}<-{key[1]}",
+        "n_train": list(cell["n"]),
+        "predicted": predict(*cell["n"]),
+        "winners": [measured_winner(*cell["seeds"][s], cell["higher"]) for s in seeds],
+        "gap_mean": float(np.mean(gaps)),
+        "gap_std": float(np.std(gaps, ddof=1)) if len(gaps) > 1 else None,
+        "agrees": _mean_outcome(cell, seeds),
+    }
+
+
 def wilson(agreed: int, n: int, z: float = 1.96) -> list[float]:
     if n == 0:
         return [math.nan, math.nan]
@@ -153,6 +175,15 @@ def analyse(
             outcomes.append(_mean_outcome(cell, drawn))
         rates.append(_rate(outcomes))
     finite = [r for r in rates if math.isfinite(r)]
+    detail = [_detail(k, cells[k]) for k in keys]
+    stable = [
+        d
+        for d in detail
+        if d["predicted"] is not None
+        and len(d["winners"]) > 1
+        and len(set(d["winners"])) == 1
+        and d["winners"][0] != "tie"
+    ]
     seed_rates = [r for r in per_seed.values() if math.isfinite(r)]
     return {
         "seeds": seeds,
@@ -167,10 +198,36 @@ def analyse(
         if finite
         else None,
         "wilson": wilson(agreed, len(applicable)),
+        "stable": {
+            "pairs": len(stable),
+            "agreed": sum(d["winners"][0] == d["predicted"] for d in stable),
+        },
+        "detail": detail,
         "size_ties": [
             f"{t}<-{s}" for t, s in keys if cells[(t, s)]["n"][0] == cells[(t, s)]["n"][1]
         ],
     }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The per-pair detail as a Markdown table, the form docs/results.md shows it in."""
+
+    def agrees(value: bool | None) -> str:
+        return "n/a" if value is None else ("yes" if value else "no")
+
+    lines = [
+        "| target <- support | n_train | predicted | winner per seed | pairwise − STILTs "
+        "(mean ± std) | agrees |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in result["detail"]:
+        spread = "" if d["gap_std"] is None else f" ± {d['gap_std']:.3f}"
+        lines.append(
+            f"| {d['pair'].replace('<-', ' <- ')} | {d['n_train'][0]:,} / {d['n_train'][1]:,} "
+            f"| {d['predicted'] or 'none (tie)'} | {', '.join(d['winners'])} "
+            f"| {d['gap_mean']:+.3f}{spread} | {agrees(d['agrees'])} |"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -182,9 +239,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--boot", type=int, default=10000)
     parser.add_argument("--out", default="")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the per-pair table instead of JSON"
+    )
     args = parser.parse_args(argv)
-    text = json.dumps(analyse(load_cells(*args.scores), args.boot), indent=2)
-    print(text)
+    result = analyse(load_cells(*args.scores), args.boot)
+    text = json.dumps(result, indent=2)
+    print(markdown(result) if args.markdown else text)
     if args.out:
         Path(args.out).write_text(text + "\n")
 

@@ -65,13 +65,25 @@ def test_size_heuristic_counts_only_pairs_with_a_prediction_and_a_winner(size, t
     # big <- small: STILTs predicted. Pairwise wins on both seeds (disagrees).
     rows += ["b,pairwise,s,0,0.9,True,20,10", "b,stilts,s,0,0.8,True,20,10"]
     rows += ["b,pairwise,s,1,0.9,True,20,10", "b,stilts,s,1,0.8,True,20,10"]
+    # small <- big, lower is better: pairwise lower on both seeds (agrees, stable).
+    rows += ["s,pairwise,c,0,0.2,False,10,30", "s,stilts,c,0,0.3,False,10,30"]
+    rows += ["s,pairwise,c,1,0.1,False,10,30", "s,stilts,c,1,0.3,False,10,30"]
     # equal sizes: no prediction, not applicable.
     rows += ["b,pairwise,e,0,0.9,True,20,20", "b,stilts,e,0,0.8,True,20,20"]
     scores.write_text("\n".join(rows) + "\n")
     result = size.analyse(size.load_cells(scores), boot=200)
-    assert (result["agreed"], result["applicable"]) == (1, 2)
-    assert result["per_seed"] == {0: 0.5, 1: 0.0}
+    assert (result["agreed"], result["applicable"]) == (2, 3)
+    assert result["per_seed"] == pytest.approx({0: 2 / 3, 1: 1 / 3})
     assert result["size_ties"] == ["b<-e"]
+    # s<-b changes winner between seeds; b<-s (disagrees) and s<-c (agrees) do not.
+    assert result["stable"] == {"pairs": 2, "agreed": 1}
+    detail = {d["pair"]: d for d in result["detail"]}
+    assert detail["s<-b"]["winners"] == ["pairwise", "stilts"]
+    assert detail["s<-c"]["gap_mean"] == pytest.approx(0.15)
+    assert detail["b<-s"]["gap_mean"] == pytest.approx(0.1)
+    table = size.markdown(result).splitlines()
+    assert len(table) == 2 + 4
+    assert "| s <- b | 10 / 20 | pairwise | pairwise, stilts | +0.025 ± 0.106 | yes |" in table
     lo, hi = result["wilson"]
     assert lo < 0.5 < hi
 
