@@ -10,6 +10,10 @@ reports one agreement rate on the seed-mean scores; this script adds how far to 
   the pairs are resampled);
 * ``wilson``: the Wilson score interval of ``agreed / applicable``, treating pairs as
   independent trials (they are not quite: pairs share targets and baselines);
+* ``always_pairwise``: the rate of the rule "always pairwise" on the same pairs (one minus
+  it is "always STILTs"), the base rate a size-based rule has to beat, and
+  ``versus_always_pairwise``: the heuristic's rate minus it, with a bootstrap interval
+  from the same resamples;
 * ``stable``: the pairs whose measured winner is the same on every seed (at least two),
   and how many of those the heuristic gets right: the part of the rate that is not a
   coin flip between seeds;
@@ -113,6 +117,17 @@ def _outcome(cell: dict[str, Any], pw: float, st: float) -> bool | None:
     return predicted == winner
 
 
+def _pairwise_won(cell: dict[str, Any], seeds: list[int]) -> bool | None:
+    """Whether pairwise won on the seed mean, for the pairs the heuristic is judged on."""
+    from mtl_pipeline.experiments.advisor import measured_winner
+
+    if _mean_outcome(cell, seeds) is None:
+        return None
+    pw = float(np.mean([cell["seeds"][s][0] for s in seeds]))
+    st = float(np.mean([cell["seeds"][s][1] for s in seeds]))
+    return measured_winner(pw, st, cell["higher"]) == "pairwise"
+
+
 def _rate(outcomes: list[bool | None]) -> float:
     applicable = [o for o in outcomes if o is not None]
     return sum(applicable) / len(applicable) if applicable else math.nan
@@ -164,17 +179,21 @@ def analyse(
         )
         for s in seeds
     }
+    always_pairwise = _rate([_pairwise_won(cells[k], sorted(cells[k]["seeds"])) for k in keys])
     rng = np.random.default_rng(seed)
-    rates = []
+    rates, margins = [], []
     for _ in range(boot):
-        outcomes = []
+        outcomes, pairwise_won = [], []
         for i in rng.integers(0, len(keys), len(keys)):
             cell = cells[keys[i]]
             own = sorted(cell["seeds"])
             drawn = [own[j] for j in rng.integers(0, len(own), len(own))]
             outcomes.append(_mean_outcome(cell, drawn))
+            pairwise_won.append(_pairwise_won(cell, drawn))
         rates.append(_rate(outcomes))
+        margins.append(rates[-1] - _rate(pairwise_won))
     finite = [r for r in rates if math.isfinite(r)]
+    finite_margins = [m for m in margins if math.isfinite(m)]
     detail = [_detail(k, cells[k]) for k in keys]
     stable = [
         d
@@ -198,6 +217,16 @@ def analyse(
         if finite
         else None,
         "wilson": wilson(agreed, len(applicable)),
+        "always_pairwise": always_pairwise,
+        "versus_always_pairwise": {
+            "difference": (agreed / len(applicable) - always_pairwise) if applicable else None,
+            "ci": [
+                float(np.percentile(finite_margins, 2.5)),
+                float(np.percentile(finite_margins, 97.5)),
+            ]
+            if finite_margins
+            else None,
+        },
         "stable": {
             "pairs": len(stable),
             "agreed": sum(d["winners"][0] == d["predicted"] for d in stable),

@@ -75,6 +75,9 @@ def test_size_heuristic_counts_only_pairs_with_a_prediction_and_a_winner(size, t
     assert (result["agreed"], result["applicable"]) == (2, 3)
     assert result["per_seed"] == pytest.approx({0: 2 / 3, 1: 1 / 3})
     assert result["size_ties"] == ["b<-e"]
+    # Pairwise wins on the seed mean in all three applicable pairs.
+    assert result["always_pairwise"] == pytest.approx(1.0)
+    assert result["versus_always_pairwise"]["difference"] == pytest.approx(2 / 3 - 1)
     # s<-b changes winner between seeds; b<-s (disagrees) and s<-c (agrees) do not.
     assert result["stable"] == {"pairs": 2, "agreed": 1}
     detail = {d["pair"]: d for d in result["detail"]}
