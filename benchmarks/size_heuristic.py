@@ -117,15 +117,12 @@ def _outcome(cell: dict[str, Any], pw: float, st: float) -> bool | None:
     return predicted == winner
 
 
-def _pairwise_won(cell: dict[str, Any], seeds: list[int]) -> bool | None:
-    """Whether pairwise won on the seed mean, for the pairs the heuristic is judged on."""
-    from mtl_pipeline.experiments.advisor import measured_winner
+def _pairwise_won(cell: dict[str, Any], outcome: bool | None) -> bool | None:
+    """Whether pairwise won, read off the heuristic's outcome: it agrees exactly when the
+    winner is the predicted strategy. None where the heuristic is not judged."""
+    from mtl_pipeline.experiments.advisor import predict
 
-    if _mean_outcome(cell, seeds) is None:
-        return None
-    pw = float(np.mean([cell["seeds"][s][0] for s in seeds]))
-    st = float(np.mean([cell["seeds"][s][1] for s in seeds]))
-    return measured_winner(pw, st, cell["higher"]) == "pairwise"
+    return None if outcome is None else outcome == (predict(*cell["n"]) == "pairwise")
 
 
 def _rate(outcomes: list[bool | None]) -> float:
@@ -179,7 +176,7 @@ def analyse(
         )
         for s in seeds
     }
-    always_pairwise = _rate([_pairwise_won(cells[k], sorted(cells[k]["seeds"])) for k in keys])
+    always_pairwise = _rate([_pairwise_won(cells[k], means[k]) for k in keys])
     rng = np.random.default_rng(seed)
     rates, margins = [], []
     for _ in range(boot):
@@ -189,7 +186,7 @@ def analyse(
             own = sorted(cell["seeds"])
             drawn = [own[j] for j in rng.integers(0, len(own), len(own))]
             outcomes.append(_mean_outcome(cell, drawn))
-            pairwise_won.append(_pairwise_won(cell, drawn))
+            pairwise_won.append(_pairwise_won(cell, outcomes[-1]))
         rates.append(_rate(outcomes))
         margins.append(rates[-1] - _rate(pairwise_won))
     finite = [r for r in rates if math.isfinite(r)]
